@@ -1,0 +1,169 @@
+-- title: analysis tables, recomputed by `waitchain analyze`
+-- Filled by analyzer/ from the event tables in one time-ordered pass (plus
+-- indexed look-ups for chains).  Column names are a public contract.
+-- 'uncertain' columns are 1 when the row overlaps a lost-events interval
+-- (table lost) or rests on a fallback (sched_wakeup instead of
+-- sched_waking, a thread whose state before the capture is unknown).
+
+-- Facts about the last analysis: vcpu_regex, lock_override, depth_limit,
+-- analyzed_at, analyze_seconds, waitchain_version, warnings (one per line),
+-- wakeup_source ('sched_waking' or 'sched_wakeup (approximate)').
+CREATE TABLE analysis (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+
+-- Contiguous intervals covering each thread's life in the capture.
+CREATE TABLE thread_state (
+    utid           INTEGER NOT NULL,  -- thread.utid
+    tid            INTEGER NOT NULL,
+    start_ns       INTEGER NOT NULL,
+    end_ns         INTEGER NOT NULL,  -- exclusive; next interval starts here
+    state          TEXT NOT NULL,     -- 'running', 'runnable', 'sleeping' (S), 'blocked_io' (D), 'unknown' (before the first event that tells), 'dead'
+    cpu            INTEGER,           -- CPU when running; CPU it left when runnable/sleeping
+    runnable_reason TEXT,             -- for 'runnable': 'preempted' (switched out runnable) or 'woken' (woken, waiting for a CPU)
+    preempted_by   INTEGER,           -- for 'runnable'/'preempted': tid switched in instead
+    block_id       INTEGER,           -- for sleeping/blocked_io/woken-runnable: block.id
+    uncertain      INTEGER NOT NULL DEFAULT 0
+);
+
+-- One row per time a thread went to sleep (switched out in S, D, ...) until
+-- it was woken.
+CREATE TABLE block (
+    id             INTEGER PRIMARY KEY,
+    utid           INTEGER NOT NULL,
+    tid            INTEGER NOT NULL,
+    pid            INTEGER,           -- process of the thread (thread.pid)
+    start_ns       INTEGER NOT NULL,  -- switch-out
+    end_ns         INTEGER NOT NULL,  -- woken (wakeup_ns), or end of capture if never woken
+    state          TEXT NOT NULL,     -- prev_state_str of the switch-out: 'S', 'D', 'I', ...
+    reason         TEXT NOT NULL,     -- 'futex' (inside a futex wait), 'io' (D state, not futex), 'sleep' (S, not futex), 'other'
+    futex_id       INTEGER,           -- futex.id of the enclosing futex call
+    futex_uaddr    INTEGER,           -- its futex word
+    futex_pid      INTEGER,           -- process owning the futex (private futexes are per process)
+    futex_cmd      INTEGER,           -- futex.cmd of the wait
+    waker_tid      INTEGER,           -- who woke it (NULL: never woken in the capture)
+    waker_utid     INTEGER,
+    wakeup_ns      INTEGER,           -- time of the wake event (NULL: never woken)
+    wakeup_source  TEXT,              -- 'sched_waking' (the waker's context, exact) or 'sched_wakeup' (approximate: may be another task's context)
+    switch_in_ns   INTEGER,           -- when it ran again (NULL if not in the capture)
+    stack_id       INTEGER,           -- stack recorded at the switch-out
+    switch_seq     INTEGER,           -- seq of the switch-out sched_switch
+    lock_wait_id   INTEGER,           -- lock_wait.id for futex blocks
+    on_global_lock INTEGER NOT NULL DEFAULT 0,  -- 1 if it waited on the global mutex
+    is_vcpu        INTEGER NOT NULL DEFAULT 0,  -- 1 if the thread is a vCPU thread
+    uncertain      INTEGER NOT NULL DEFAULT 0
+);
+
+-- Consecutive futex waits of one thread on one futex with no progress in
+-- between (woken, lock stolen, slept again) grouped into one acquisition.
+CREATE TABLE lock_wait (
+    id          INTEGER PRIMARY KEY,
+    utid        INTEGER NOT NULL,
+    tid         INTEGER NOT NULL,
+    futex_uaddr INTEGER NOT NULL,
+    futex_pid   INTEGER,
+    start_ns    INTEGER NOT NULL,  -- enter of the first wait call
+    end_ns      INTEGER,           -- exit of the last wait call (NULL: still waiting at capture end)
+    nblocks     INTEGER NOT NULL,  -- blocks (times it slept) in the group
+    ncalls      INTEGER NOT NULL   -- wait calls in the group (incl. EAGAIN ones that did not sleep)
+);
+
+-- For each futex block, the successive holders of the futex while the
+-- thread waited.  seq 1 held it when the waiter went to sleep; the last row
+-- is the thread whose release woke the waiter.
+CREATE TABLE block_holder (
+    block_id      INTEGER NOT NULL,  -- block.id
+    seq           INTEGER NOT NULL,  -- 1 = holder at sleep time
+    holder_tid    INTEGER,           -- NULL if unknown
+    holder_utid   INTEGER,
+    from_ns       INTEGER NOT NULL,  -- max(block start, previous holder's release)
+    to_ns         INTEGER NOT NULL,  -- its release (its FUTEX_WAKE... enter), or block end
+    release_futex_id INTEGER,        -- futex.id of the releasing wake call
+    is_waker      INTEGER NOT NULL,  -- 1 if this release woke the waiter
+    certainty     TEXT NOT NULL,     -- 'exact' (a wake call on the futex), 'no_release' (no wake seen before the waiter was woken: holder unknown), 'not_a_lock' (condition variable / event: waker is a signaller, not a holder), 'truncated' (capture ended first)
+    PRIMARY KEY (block_id, seq)
+);
+
+-- Holder chains: what each holder did while it held the lock, recursively.
+-- A tree flattened into rows: depth 1 rows split each block_holder interval
+-- by the holder's thread_state; when a holder slept on another futex, its
+-- children (parent_id) at depth+1 are that futex's holders over that part.
+CREATE TABLE chain (
+    id            INTEGER PRIMARY KEY,  -- tree order (pre-order)
+    block_id      INTEGER NOT NULL,     -- the root block (block.id)
+    parent_id     INTEGER,              -- chain.id of the row this expands, NULL at depth 1
+    depth         INTEGER NOT NULL,     -- 1 = holders of the block's futex
+    tid           INTEGER,              -- the holder at this depth
+    utid          INTEGER,
+    from_ns       INTEGER NOT NULL,
+    to_ns         INTEGER NOT NULL,
+    state         TEXT NOT NULL,        -- 'running', 'preempted' (runnable after preemption), 'runnable' (woken, waiting for CPU), 'futex' (sleeping on another futex), 'blocked_io', 'sleeping', 'unknown', 'deadlock'
+    futex_uaddr   INTEGER,              -- for 'futex': the futex it waits on
+    futex_pid     INTEGER,
+    sub_block_id  INTEGER,              -- for 'futex'/'sleeping'/'blocked_io': the holder's own block.id
+    parent_tid    INTEGER,              -- tid at depth-1 (the waiter for depth 1)
+    preempted_by  INTEGER,              -- for 'preempted': tid running instead (when known)
+    cpu           INTEGER,
+    uncertain     INTEGER NOT NULL DEFAULT 0
+);
+
+-- vCPU threads (comm matching the --vcpu pattern).
+CREATE TABLE vcpu (
+    utid        INTEGER PRIMARY KEY,
+    tid         INTEGER NOT NULL,
+    pid         INTEGER,
+    comm        TEXT,
+    vcpu_index  INTEGER,  -- n of 'CPU n/KVM' when the name has it
+    accel       TEXT      -- 'KVM', 'TCG', 'HVF', 'WHPX', ... when the name has it
+);
+
+-- Every futex word waited on, with what the lock detector saw.
+CREATE TABLE futex_object (
+    pid            INTEGER,
+    uaddr          INTEGER NOT NULL,
+    kind           TEXT NOT NULL,     -- 'mutex' (wait/wake-one by threads that held it), 'condvar' (bitset waits, broadcast wakes, signallers that never wait), 'other'
+    waiters        INTEGER NOT NULL,  -- distinct threads that slept on it
+    vcpu_waiters   INTEGER NOT NULL,  -- distinct vCPU threads that slept on it
+    wakers         INTEGER NOT NULL,  -- distinct threads that called a wake on it
+    blocks         INTEGER NOT NULL,
+    blocked_ns     INTEGER NOT NULL,  -- total sleep time of all waiters on it
+    vcpu_blocked_ns INTEGER NOT NULL, -- same, vCPU threads only
+    wait_calls     INTEGER NOT NULL,
+    wake_calls     INTEGER NOT NULL,
+    PRIMARY KEY (pid, uaddr)
+);
+
+-- The global mutex of each process with vCPU threads (QEMU's BQL).
+CREATE TABLE global_lock (
+    pid          INTEGER,
+    futex_uaddr  INTEGER NOT NULL,
+    share        REAL NOT NULL,    -- its share of the vCPUs' futex-blocked time (0..1)
+    blocked_ns   INTEGER NOT NULL, -- vCPU time blocked on it
+    nblocks      INTEGER NOT NULL, -- vCPU blocks on it
+    symbol       TEXT,             -- symbol of the address when known
+    chosen_by    TEXT NOT NULL     -- 'auto' or '--lock'
+);
+
+-- Every switch-out of a vCPU thread, classified.
+CREATE TABLE vcpu_switch (
+    utid         INTEGER NOT NULL,
+    tid          INTEGER NOT NULL,
+    ts           INTEGER NOT NULL,
+    switch_seq   INTEGER NOT NULL,
+    reason       TEXT NOT NULL,    -- 'preempted', 'futex_global', 'futex_other', 'io', 'sleep', 'exit', 'other'
+    prev_state_str TEXT,
+    block_id     INTEGER,
+    stack_id     INTEGER,
+    evidence     TEXT              -- stack frame that supports the reason (e.g. 'futex_wait_queue', '_cond_resched'), when stacks exist
+);
+
+-- vCPU on-CPU slices: switch-in to switch-out.
+CREATE TABLE vcpu_slice (
+    utid       INTEGER NOT NULL,
+    tid        INTEGER NOT NULL,
+    cpu        INTEGER,
+    start_ns   INTEGER NOT NULL,
+    end_ns     INTEGER NOT NULL,
+    end_reason TEXT               -- vcpu_switch.reason of the switch-out ending it, NULL at capture end
+);
