@@ -36,7 +36,7 @@ CREATE TABLE block (
     pid            INTEGER,           -- process of the thread (thread.pid)
     start_ns       INTEGER NOT NULL,  -- switch-out
     end_ns         INTEGER NOT NULL,  -- woken (wakeup_ns), or end of capture if never woken
-    state          TEXT NOT NULL,     -- prev_state_str of the switch-out: 'S', 'D', 'I', ...
+    state          TEXT NOT NULL,     -- prev_state_str of the switch-out: 'S', 'D', 'I', ...; '?' when it was already asleep when the capture started (start_ns = capture start, uncertain = 1)
     reason         TEXT NOT NULL,     -- 'futex' (inside a futex wait), 'io' (D state, not futex), 'sleep' (S, not futex), 'other'
     futex_id       INTEGER,           -- futex.id of the enclosing futex call
     futex_uaddr    INTEGER,           -- its futex word
@@ -81,7 +81,7 @@ CREATE TABLE block_holder (
     to_ns         INTEGER NOT NULL,  -- its release (its FUTEX_WAKE... enter), or block end
     release_futex_id INTEGER,        -- futex.id of the releasing wake call
     is_waker      INTEGER NOT NULL,  -- 1 if this release woke the waiter
-    certainty     TEXT NOT NULL,     -- 'exact' (a wake call on the futex), 'no_release' (no wake seen before the waiter was woken: holder unknown), 'not_a_lock' (condition variable / event: waker is a signaller, not a holder), 'truncated' (capture ended first)
+    certainty     TEXT NOT NULL,     -- 'exact' (a wake call on the futex), 'no_release' (no wake seen before the waiter was woken: holder unknown), 'not_a_lock' (condition variable / event: waker is a signaller, not a holder), 'truncated' (capture ended first), 'before_capture' (the waiter was asleep when the capture began: holder at sleep time unknown)
     PRIMARY KEY (block_id, seq)
 );
 
@@ -98,7 +98,7 @@ CREATE TABLE chain (
     utid          INTEGER,
     from_ns       INTEGER NOT NULL,
     to_ns         INTEGER NOT NULL,
-    state         TEXT NOT NULL,        -- 'running', 'preempted' (runnable after preemption), 'runnable' (woken, waiting for CPU), 'futex' (sleeping on another futex), 'blocked_io', 'sleeping', 'unknown', 'deadlock'
+    state         TEXT NOT NULL,        -- 'running', 'preempted' (runnable after preemption), 'runnable' (woken, waiting for CPU), 'futex' (sleeping on another futex), 'blocked_io', 'sleeping', 'dead', 'unknown' (holder or its state not known), 'deadlock' (the holder is already on the chain: a cycle; not expanded)
     futex_uaddr   INTEGER,              -- for 'futex': the futex it waits on
     futex_pid     INTEGER,
     sub_block_id  INTEGER,              -- for 'futex'/'sleeping'/'blocked_io': the holder's own block.id
@@ -155,7 +155,8 @@ CREATE TABLE vcpu_switch (
     prev_state_str TEXT,
     block_id     INTEGER,
     stack_id     INTEGER,
-    evidence     TEXT              -- stack frame that supports the reason (e.g. 'futex_wait_queue', '_cond_resched'), when stacks exist
+    evidence     TEXT,             -- stack frame that supports the reason (e.g. 'futex_wait_queue', '_cond_resched'), when stacks exist
+    kvm_userspace_exit_ns INTEGER  -- last kvm_userspace_exit of the thread before this switch (NULL: none captured)
 );
 
 -- vCPU on-CPU slices: switch-in to switch-out.
@@ -165,5 +166,6 @@ CREATE TABLE vcpu_slice (
     cpu        INTEGER,
     start_ns   INTEGER NOT NULL,
     end_ns     INTEGER NOT NULL,
-    end_reason TEXT               -- vcpu_switch.reason of the switch-out ending it, NULL at capture end
+    end_reason TEXT,              -- vcpu_switch.reason of the switch-out ending it, NULL at capture end
+    switch_seq INTEGER            -- vcpu_switch.switch_seq of that switch-out, NULL at capture end
 );

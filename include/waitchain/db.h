@@ -2,7 +2,7 @@
  * db.h - the case database: creating, opening, writing, importing.
  *
  * A case database is an SQLite file holding one imported capture
- * (schema/*.sql, compiled in).  It is marked with PRAGMA application_id
+ * (the schema/NNN_name.sql files, compiled in).  It is marked with PRAGMA application_id
  * = WC_DB_APPLICATION_ID ('wcha') and PRAGMA user_version =
  * WC_DB_SCHEMA_VERSION, and needs no custom SQL functions: the stock
  * sqlite3 shell and Python's sqlite3 module read it.
@@ -105,6 +105,11 @@ uint64_t wc_db_writer_events(const struct wc_db_writer *w);
  * WC_EINTERRUPTED once *flag is non-zero); NULL disables. */
 void wc_db_writer_set_interrupt(struct wc_db_writer *w,
 				volatile int *flag);
+
+/* Calls CB(CTX, events) every 65536 events (progress line); NULL disables. */
+void wc_db_writer_set_progress(struct wc_db_writer *w,
+			       void (*cb)(void *ctx, uint64_t events),
+			       void *ctx);
 
 /*
  * Ends the import: flushes pending futex calls, writes the thread table,

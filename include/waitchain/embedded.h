@@ -1,7 +1,7 @@
 /*
  * embedded.h - text files compiled into the binary (cmake/embed.cmake).
  *
- * schema/*.sql, queries/*.sql and report/ assets are the single source;
+ * schema/NNN.sql, queries/NAME.sql and report/ assets are the single source;
  * the build turns each set into a table of these, sorted by file name,
  * terminated by an entry whose name is NULL.
  */
@@ -16,9 +16,9 @@ struct wc_embedded {
 	size_t len;		/* length without the NUL */
 };
 
-extern const struct wc_embedded wc_schema_sql[];	/* schema/*.sql */
-extern const struct wc_embedded wc_query_sql[];		/* queries/*.sql */
-extern const struct wc_embedded wc_report_assets[];	/* report/assets/* */
+extern const struct wc_embedded wc_schema_sql[];	/* schema/NNN_name.sql */
+extern const struct wc_embedded wc_query_sql[];		/* queries/NAME.sql */
+extern const struct wc_embedded wc_report_assets[];	/* files of report/assets/ */
 
 /* The entry named NAME in TABLE, or NULL. */
 const struct wc_embedded *wc_embedded_find(const struct wc_embedded *table,

@@ -103,6 +103,9 @@ const char *wc_path_basename(const char *path);
  */
 struct wc_input;
 int wc_input_spool(struct wc_input *in, struct wc_error *err);
+/* Makes wc_input reads and decompression stop with WC_EINTERRUPTED once
+ * *FLAG is non-zero (NULL: never).  Process-wide; set by the driver. */
+void wc_input_set_interrupt(volatile int *flag);
 /* Creates an unlinked temporary file in $TMPDIR (or /tmp): returns its
  * fd (caller closes) or a negative code. WHY names the purpose. */
 int wc_tmpfile(const char *why, struct wc_error *err);

@@ -1,0 +1,328 @@
+/*
+ * output.c - SQL results as table, CSV or JSON (output.h).
+ *
+ * Table mode keeps at most WC_OUT_TABLE_SAMPLE escaped rows in memory to
+ * size the columns, then streams; CSV and JSON stream row by row.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waitchain/escape.h"
+#include "waitchain/output.h"
+#include "waitchain/util.h"
+
+int wc_out_format_parse(const char *name, enum wc_out_format *fmt)
+{
+	if (strcmp(name, "table") == 0)
+		*fmt = WC_OUT_TABLE;
+	else if (strcmp(name, "csv") == 0)
+		*fmt = WC_OUT_CSV;
+	else if (strcmp(name, "json") == 0)
+		*fmt = WC_OUT_JSON;
+	else
+		return -WC_EUSAGE;
+	return 0;
+}
+
+static int step_error(sqlite3_stmt *st, const char *path,
+		      struct wc_error *err)
+{
+	sqlite3 *db = sqlite3_db_handle(st);
+	const char *sql = sqlite3_sql(st);
+
+	return wc_err(err, WC_EDB, path, "%s (SQL: %.100s)", sqlite3_errmsg(db),
+		      sql ? sql : "");
+}
+
+/* Appends column I of the current row to B as CSV. */
+static int csv_value(struct wc_buf *b, sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return 0;
+	case SQLITE_INTEGER:
+		return wc_buf_printf(b, "%lld",
+				     (long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return wc_buf_printf(b, "%.17g", sqlite3_column_double(st, i));
+	default: {
+		const void *p = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+
+		return wc_esc_csv_field(b, p ? p : "", (size_t)n);
+	}
+	}
+}
+
+static int json_value(struct wc_buf *b, sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return wc_buf_adds(b, "null");
+	case SQLITE_INTEGER:
+		return wc_buf_printf(b, "%lld",
+				     (long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: {
+		double d = sqlite3_column_double(st, i);
+
+		if (!isfinite(d))
+			return wc_buf_adds(b, "null");
+		return wc_buf_printf(b, "%.17g", d);
+	}
+	default: {
+		const void *p = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+
+		return wc_esc_json_str(b, p ? p : "", (size_t)n);
+	}
+	}
+}
+
+/* Appends column I as table cell text (escaped for a terminal). */
+static int tty_value(struct wc_buf *b, sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		return 0;
+	case SQLITE_INTEGER:
+		return wc_buf_printf(b, "%lld",
+				     (long long)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return wc_buf_printf(b, "%.6g", sqlite3_column_double(st, i));
+	default: {
+		const void *p = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+
+		return wc_esc_tty_str(b, p ? p : "", (size_t)n);
+	}
+	}
+}
+
+/* Display columns of UTF-8 text (code points). */
+static size_t text_width(const char *s, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+struct cell {
+	size_t off, len;	/* in the row buffer */
+	int right;		/* right-align (numbers) */
+};
+
+static void put_cell(FILE *out, const char *s, size_t len, int right,
+		     size_t width, int last)
+{
+	size_t w = text_width(s, len);
+	size_t pad = width > w ? width - w : 0;
+
+	if (right)
+		for (size_t k = 0; k < pad; k++)
+			fputc(' ', out);
+	fwrite(s, 1, len, out);
+	if (!right && !last)
+		for (size_t k = 0; k < pad; k++)
+			fputc(' ', out);
+}
+
+static int output_table(sqlite3_stmt *st, FILE *out, const char *path,
+			uint64_t *rows, struct wc_error *err)
+{
+	int ncol = sqlite3_column_count(st), rc = 0, step = SQLITE_ROW;
+	size_t *width = calloc((size_t)ncol, sizeof(*width));
+	struct wc_buf held = WC_BUF_INIT, line = WC_BUF_INIT;
+	struct cell *cells = NULL;
+	size_t nheld = 0, cap = 0;
+	struct wc_buf hdr = WC_BUF_INIT;
+	struct cell *hcells = calloc((size_t)ncol, sizeof(*hcells));
+
+	if (!width || !hcells) {
+		rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < ncol; i++) {
+		const char *name = sqlite3_column_name(st, i);
+
+		hcells[i].off = hdr.len;
+		if (wc_esc_tty_str(&hdr, name ? name : "", name ? strlen(name) : 0)) {
+			rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+			goto out;
+		}
+		hcells[i].len = hdr.len - hcells[i].off;
+		width[i] = text_width(hdr.data + hcells[i].off, hcells[i].len);
+	}
+	/* sample rows to size the columns */
+	while (nheld < WC_OUT_TABLE_SAMPLE &&
+	       (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nheld + 1) * (size_t)ncol > cap) {
+			size_t ncap = cap ? cap * 2 : (size_t)ncol * 64;
+			struct cell *p = realloc(cells, ncap * sizeof(*p));
+
+			if (!p) {
+				rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+				goto out;
+			}
+			cells = p;
+			cap = ncap;
+		}
+		for (int i = 0; i < ncol; i++) {
+			struct cell *c = &cells[nheld * (size_t)ncol + (size_t)i];
+			int t = sqlite3_column_type(st, i);
+			size_t w;
+
+			c->off = held.len;
+			if (tty_value(&held, st, i)) {
+				rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+				goto out;
+			}
+			c->len = held.len - c->off;
+			c->right = t == SQLITE_INTEGER || t == SQLITE_FLOAT;
+			w = text_width(held.data ? held.data + c->off : "", c->len);
+			if (w > width[i])
+				width[i] = w;
+		}
+		nheld++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = step_error(st, path, err);
+		goto out;
+	}
+	for (int i = 0; i < ncol; i++) {
+		put_cell(out, hdr.data + hcells[i].off, hcells[i].len, 0,
+			 width[i], i == ncol - 1);
+		if (i < ncol - 1)
+			fputs("  ", out);
+	}
+	fputc('\n', out);
+	for (int i = 0; i < ncol; i++) {
+		for (size_t k = 0; k < width[i]; k++)
+			fputc('-', out);
+		if (i < ncol - 1)
+			fputs("  ", out);
+	}
+	fputc('\n', out);
+	for (size_t r = 0; r < nheld; r++) {
+		for (int i = 0; i < ncol; i++) {
+			struct cell *c = &cells[r * (size_t)ncol + (size_t)i];
+
+			put_cell(out, held.data + c->off, c->len, c->right,
+				 width[i], i == ncol - 1);
+			if (i < ncol - 1)
+				fputs("  ", out);
+		}
+		fputc('\n', out);
+	}
+	*rows = nheld;
+	/* stream the rest with the sampled widths */
+	while (step == SQLITE_ROW && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < ncol; i++) {
+			int t = sqlite3_column_type(st, i);
+
+			wc_buf_reset(&line);
+			if (tty_value(&line, st, i)) {
+				rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+				goto out;
+			}
+			put_cell(out, wc_buf_str(&line), line.len,
+				 t == SQLITE_INTEGER || t == SQLITE_FLOAT,
+				 width[i], i == ncol - 1);
+			if (i < ncol - 1)
+				fputs("  ", out);
+		}
+		fputc('\n', out);
+		(*rows)++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = step_error(st, path, err);
+out:
+	free(width);
+	free(cells);
+	free(hcells);
+	wc_buf_free(&held);
+	wc_buf_free(&line);
+	wc_buf_free(&hdr);
+	return rc;
+}
+
+int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
+		   const char *path, uint64_t *rows, struct wc_error *err)
+{
+	int ncol = sqlite3_column_count(st), step, rc = 0;
+	uint64_t n = 0;
+	struct wc_buf b = WC_BUF_INIT;
+
+	if (!rows)
+		rows = &n;
+	*rows = 0;
+	if (ncol == 0) {
+		while ((step = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (step != SQLITE_DONE)
+			rc = step_error(st, path, err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	if (fmt == WC_OUT_TABLE) {
+		rc = output_table(st, out, path, rows, err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	if (fmt == WC_OUT_CSV) {
+		for (int i = 0; i < ncol; i++) {
+			const char *name = sqlite3_column_name(st, i);
+
+			if (i)
+				wc_buf_addc(&b, ',');
+			wc_esc_csv_field(&b, name ? name : "", name ? strlen(name) : 0);
+		}
+		wc_buf_adds(&b, "\r\n");
+	} else {
+		wc_buf_adds(&b, "[");
+	}
+	fwrite(wc_buf_str(&b), 1, b.len, out);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		wc_buf_reset(&b);
+		if (fmt == WC_OUT_JSON)
+			wc_buf_adds(&b, *rows ? ",\n{" : "\n{");
+		for (int i = 0; i < ncol && !rc; i++) {
+			if (fmt == WC_OUT_CSV) {
+				if (i)
+					rc = wc_buf_addc(&b, ',');
+				if (!rc)
+					rc = csv_value(&b, st, i);
+			} else {
+				const char *name = sqlite3_column_name(st, i);
+
+				if (i)
+					rc = wc_buf_addc(&b, ',');
+				if (!rc)
+					rc = wc_esc_json_str(&b, name ? name : "",
+							     name ? strlen(name) : 0);
+				if (!rc)
+					rc = wc_buf_addc(&b, ':');
+				if (!rc)
+					rc = json_value(&b, st, i);
+			}
+		}
+		if (!rc)
+			rc = wc_buf_adds(&b, fmt == WC_OUT_CSV ? "\r\n" : "}");
+		if (rc) {
+			rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+			break;
+		}
+		fwrite(b.data, 1, b.len, out);
+		(*rows)++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = step_error(st, path, err);
+	if (fmt == WC_OUT_JSON)
+		fputs(*rows ? "\n]\n" : "]\n", out);
+	wc_buf_free(&b);
+	sqlite3_reset(st);
+	return rc;
+}
