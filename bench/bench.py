@@ -41,7 +41,7 @@ FORMATS = [("perf.data", "capture.perf.data"), ("trace.dat", "capture.trace.dat"
 
 CMD = {
     "import": os.environ.get("WC_BENCH_IMPORT", "{bin} import {file} -o {db} -f --no-analyze -q"),
-    "analyze": os.environ.get("WC_BENCH_ANALYZE", "{bin} analyze {db} --quiet"),
+    "analyze": os.environ.get("WC_BENCH_ANALYZE", "{bin} analyze --quiet {db}"),
     "report_html": os.environ.get("WC_BENCH_REPORT_HTML", "{bin} report {db} --format html -o {out}"),
     "report_text": os.environ.get("WC_BENCH_REPORT_TEXT", "{bin} report {db} --format text -o {out}"),
 }
@@ -184,6 +184,36 @@ def machine(binary):
     }
 
 
+def analysis_part(args, r, db, work):
+    """waitchain analyze and report (HTML, text, chromium load) of DB, into r."""
+    variant, fmt, reps = r["variant"], r["format"], args.reps
+    r["analyze"] = measure("waitchain analyze", fmt_cmd("analyze", bin=args.bin, db=db), reps)
+    html = os.path.join(work, "%s.%s.html" % (variant, fmt))
+    txt = os.path.join(work, "%s.%s.txt" % (variant, fmt))
+    if r["analyze"]["ok"]:
+        r["report_html"] = measure("report html", fmt_cmd("report_html", bin=args.bin, db=db, out=html), reps)
+        r["report_text"] = measure("report text", fmt_cmd("report_text", bin=args.bin, db=db, out=txt), reps)
+        if os.path.exists(html):
+            r["html_bytes"] = os.path.getsize(html)
+            loader = os.path.join(HERE, "report_load.mjs")
+            if os.path.exists(loader) and shutil.which("node"):
+                try:
+                    p = subprocess.run(["node", loader, html, "--json", "--runs", str(reps)],
+                                       capture_output=True, text=True, timeout=900)
+                    try:
+                        summ = json.loads(p.stdout.strip().splitlines()[-1])["summary"]
+                        r["report_load"] = summ
+                        r["report_load_ms"] = summ["load_ms"]
+                        log("  %-22s %.0f ms" % ("report load (chromium)", summ["load_ms"]))
+                    except (ValueError, KeyError, IndexError):
+                        r["report_load"] = (p.stderr.strip() or p.stdout.strip())[-300:]
+                        log("  report_load.mjs failed: %s" % r["report_load"][-200:])
+                except subprocess.TimeoutExpired:
+                    log("  report_load.mjs timed out")
+        if os.path.exists(txt):
+            r["text_bytes"] = os.path.getsize(txt)
+
+
 def bench_file(args, variant, fmt, path, work):
     log("== %s %s (%.0f MiB)" % (variant, fmt, os.path.getsize(path) / MIB))
     r = {"variant": variant, "format": fmt, "file": path, "file_bytes": os.path.getsize(path)}
@@ -239,31 +269,7 @@ def bench_file(args, variant, fmt, path, work):
             os.unlink(os.path.join(work, "floor.db"))
         except OSError:
             pass
-    r["analyze"] = measure("waitchain analyze", fmt_cmd("analyze", bin=args.bin, db=db), reps)
-    html = os.path.join(work, "%s.%s.html" % (variant, fmt))
-    txt = os.path.join(work, "%s.%s.txt" % (variant, fmt))
-    if r["analyze"]["ok"]:
-        r["report_html"] = measure("report html", fmt_cmd("report_html", bin=args.bin, db=db, out=html), reps)
-        r["report_text"] = measure("report text", fmt_cmd("report_text", bin=args.bin, db=db, out=txt), reps)
-        if os.path.exists(html):
-            r["html_bytes"] = os.path.getsize(html)
-            loader = os.path.join(HERE, "report_load.mjs")
-            if os.path.exists(loader) and shutil.which("node"):
-                try:
-                    p = subprocess.run(["node", loader, html, "--json", "--runs", str(reps)],
-                                       capture_output=True, text=True, timeout=900)
-                    try:
-                        summ = json.loads(p.stdout.strip().splitlines()[-1])["summary"]
-                        r["report_load"] = summ
-                        r["report_load_ms"] = summ["load_ms"]
-                        log("  %-22s %.0f ms" % ("report load (chromium)", summ["load_ms"]))
-                    except (ValueError, KeyError, IndexError):
-                        r["report_load"] = (p.stderr.strip() or p.stdout.strip())[-300:]
-                        log("  report_load.mjs failed: %s" % r["report_load"][-200:])
-                except subprocess.TimeoutExpired:
-                    log("  report_load.mjs timed out")
-        if os.path.exists(txt):
-            r["text_bytes"] = os.path.getsize(txt)
+    analysis_part(args, r, db, work)
     if not args.skip_peers:
         if fmt == "perf.data":
             r["perf_script"] = measure("perf script", ["perf", "script", "-i", path], reps)
@@ -322,6 +328,9 @@ def targets(r):
     t1, iw = med(r, "import_t1"), med(r, "import")
     add("threads: identical to WC_THREADS=1", r.get("identical"),
         ("wall speedup %.2fx" % (t1 / iw)) if t1 and iw else "-")
+    ic = cpu(r, "import")
+    add("import uses both cores (CPU/wall > 1.2)", (ic / iw > 1.2) if ic and iw else None,
+        "CPU/wall %.2f" % (ic / iw) if ic and iw else "-")
     return out
 
 
@@ -407,6 +416,11 @@ def main():
                          "loaded machine) or on wall-clock medians")
     ap.add_argument("--quick", action="store_true", help="WC_THREADS=1 import once only")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--render-only", action="store_true",
+                    help="only rewrite the results from --json (no runs)")
+    ap.add_argument("--redo-analysis", action="store_true",
+                    help="load --json, rerun analyze/report where they failed (DBs kept in --work), "
+                         "rewrite the results")
     ap.add_argument("--file", action="append", default=[],
                     help="benchmark this file instead of cached variants (repeatable)")
     args = ap.parse_args()
@@ -429,6 +443,18 @@ def main():
                     jobs.append((v, fmt, p))
                 elif fmt in fmts:
                     log("skip %s %s: not recorded (bench/record.sh %s)" % (v, fmt, v))
+    if args.render_only:
+        jobs = []
+        results = json.load(open(args.json))
+    elif args.redo_analysis:
+        jobs = []
+        results = json.load(open(args.json))
+        for r in results:
+            db = os.path.join(args.work, "%s.%s.db" % (r["variant"], r["format"]))
+            if not (r.get("analyze") or {}).get("ok") and os.path.exists(db):
+                log("== %s %s: analyze/report" % (r["variant"], r["format"]))
+                analysis_part(args, r, db, args.work)
+                json.dump(results, open(args.json, "w"), indent=1, default=str)
     for v, fmt, p in jobs:
         results.append(bench_file(args, v, fmt, p, args.work))
         if args.json:

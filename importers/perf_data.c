@@ -577,6 +577,8 @@ static int deliver_sample(struct perf_reader *r, const unsigned char *rec,
 		r->first_ts = ev.ts;
 	if (ev.ts > r->last_ts)
 		r->last_ts = ev.ts;
+	if (ev.cpu >= 0 && ev.cpu < PERF_LOST_CPUS)
+		r->cpu_last_ts[ev.cpu] = ev.ts;
 	r->events_delivered++;
 	if (r->sink->event)
 		return r->sink->event(r->sink->ctx, &ev, r->err);
@@ -641,9 +643,14 @@ int perf_deliver(struct perf_reader *r, const unsigned char *rec, size_t size,
 	case PERF_RECORD_LOST:
 	case PERF_RECORD_LOST_SAMPLES: {
 		uint64_t lost = perf_u64(b + (type == PERF_RECORD_LOST ? 8 : 0));
+		/* the events were lost after the last one delivered from
+		 * that CPU's ring buffer (records of one buffer are in time
+		 * order) and before this record was written */
+		uint64_t from = sid.has_time && sid.has_cpu &&
+				sid.cpu < PERF_LOST_CPUS ? r->cpu_last_ts[sid.cpu] : 0;
 		if (r->sink->lost)
 			return r->sink->lost(r->sink->ctx,
-					     sid.has_cpu ? (int32_t)sid.cpu : -1, 0,
+					     sid.has_cpu ? (int32_t)sid.cpu : -1, from,
 					     sid.has_time ? sid.time : 0, lost,
 					     type == PERF_RECORD_LOST ? "lost" : "lost_samples",
 					     r->err);
@@ -1217,7 +1224,7 @@ static int perf_open(struct wc_input *in, const struct wc_import_options *opt,
 	}
 
 	if ((rc = perf_meta_set(r, "format", "perf.data")) ||
-	    (rc = perf_meta_set(r, "format_version", r->pipe_mode ? "pipe" : "1")) ||
+	    (rc = perf_meta_set(r, "format_version", "1")) ||
 	    (rc = perf_meta_set(r, "pipe_mode", r->pipe_mode ? "1" : "0")))
 		goto fail;
 	if (!r->pipe_mode && !r->clock_set && (rc = set_clock_from_attrs(r)))
@@ -1302,17 +1309,21 @@ static int perf_run(void *state, const struct wc_sink *sink,
 		/* deliver what was complete before the damage, then fail */
 		struct wc_error keep = *err;
 		wc_error_clear(err);
-		/* Once a FINISHED_ROUND was seen, what the queue holds is not
-		 * known complete: records of the lost part of the round may
-		 * be older (perf only promises they are not older than the
-		 * round before).  Delivering it would make the salvaged
-		 * import differ from a prefix of the intact one, so only
-		 * what the rounds already flushed is kept. */
-		int frc = r->count[PERF_RECORD_FINISHED_ROUND] ? 0 :
-			  perf_order_flush_all(r->order, r);
+		/* What the queue still holds is not known complete: records
+		 * of the lost part of the round may be older (perf only
+		 * promises they are not older than the newest of the round
+		 * before, and without any FINISHED_ROUND nothing at all).
+		 * Delivering it would make the salvaged import differ from a
+		 * prefix of the intact one, so only what the rounds already
+		 * flushed is kept. */
+		int frc = 0;
 		if (!frc) {
 			perf_meta_set(r, "truncated", "1");
 			perf_meta_set(r, "truncated_reason", keep.msg);
+			if (!r->have_tracing_data && r->count[PERF_RECORD_SAMPLE])
+				perf_warn(r, "perf.data: no tracing data (event formats, "
+					  "lost with the end of the file): tracepoint "
+					  "samples counted as perf_sample, not decoded");
 			emit_counts(r);
 		}
 		wc_error_clear(err);
@@ -1323,9 +1334,10 @@ static int perf_run(void *state, const struct wc_sink *sink,
 		return rc;
 	if ((rc = perf_order_flush_all(r->order, r)))
 		return rc;
-	if (r->pipe_mode && !r->have_tracing_data && r->count[PERF_RECORD_SAMPLE])
-		perf_warn(r, "perf.data: no tracing data: "
-			      "tracepoint payloads not decoded");
+	if (!r->have_tracing_data && r->count[PERF_RECORD_SAMPLE] &&
+	    (rc = perf_warn(r, "perf.data: no tracing data (event formats): "
+			    "tracepoint samples counted as perf_sample, not decoded")))
+		return rc;
 	if ((rc = perf_symbols_load_kernel(r->syms)))
 		return rc;
 	if (r->opt->progress)

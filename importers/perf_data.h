@@ -273,6 +273,10 @@ struct perf_reader {
 	uint64_t skipped;
 	uint64_t events_delivered;
 	uint64_t first_ts, last_ts;
+	/* time of the last sample delivered per CPU (0 = none yet): the
+	 * start of the gap a LOST record on that CPU reports */
+#define PERF_LOST_CPUS 1024
+	uint64_t cpu_last_ts[PERF_LOST_CPUS];
 	uint64_t late_events;		/* older than what was already flushed */
 	uint64_t bad_payloads;
 };

@@ -309,7 +309,7 @@ static char *dup_bytes(const unsigned char *p, size_t len)
  * some hostile formats (found by fuzz_perf_data).  Returns 0 or -WC_ENOMEM.
  */
 static int parse_format(struct perf_reader *r, const unsigned char *text,
-			size_t len, const char *sys, uint64_t off)
+			size_t len, const char *sys)
 {
 	static const char trivial[] = "print fmt: \"-\"\n";
 	size_t keep = len;
@@ -327,7 +327,6 @@ static int parse_format(struct perf_reader *r, const unsigned char *text,
 	memcpy(copy + keep, trivial, sizeof(trivial));
 	tep_parse_event(r->tep, copy, keep + sizeof(trivial) - 1, sys);
 	free(copy);
-	(void)off;
 	return 0;
 }
 
@@ -447,8 +446,7 @@ int perf_header_tracing_data(struct perf_reader *r, const unsigned char *buf,
 				}
 				/* a format libtraceevent cannot parse only
 				 * makes that event undecodable, as in perf */
-				if ((rc = parse_format(r, buf + c.pos, (size_t)sz, sys,
-						       off + c.pos)))
+				if ((rc = parse_format(r, buf + c.pos, (size_t)sz, sys)))
 					goto out;
 				c.pos += (size_t)sz;
 			}
@@ -559,10 +557,20 @@ static int feat_cmdline(struct perf_reader *r, struct cur *c)
 	if (!line)
 		return wc_err(r->err, WC_ENOMEM, r->path, "out of memory");
 	line[0] = 0;
+	/* perf record -p/-t/-u without -a: only some processes' events */
+	int per_task = 0, all_cpus = 0;
 	for (uint32_t i = 0; i < nr; i++) {
 		char *arg = NULL;
 		if ((rc = cur_string(r, c, &arg, "cmdline argument")))
 			goto out;
+		/* cur_string() sets arg when it returns 0 */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
+		if (!strcmp(arg, "-p") || !strcmp(arg, "-t") || !strcmp(arg, "-u") ||
+		    !strncmp(arg, "--pid", 5) || !strncmp(arg, "--tid", 5) ||
+		    !strncmp(arg, "--uid", 5))
+			per_task = 1;
+		if (!strcmp(arg, "-a") || !strcmp(arg, "--all-cpus"))
+			all_cpus = 1;
 		size_t n = strlen(arg);
 		if (used + n + 2 > cap)
 			n = cap - used - 2;	/* cannot happen: arg <= its bytes */
@@ -574,6 +582,11 @@ static int feat_cmdline(struct perf_reader *r, struct cur *c)
 		free(arg);
 	}
 	rc = perf_meta_set(r, "cmdline", line);
+	if (!rc && per_task && !all_cpus)
+		rc = perf_warn(r, "perf.data: recorded for some processes only "
+			       "(perf record -p/-t/-u): events of other threads "
+			       "are missing, so wakers, holders and preemptions "
+			       "by them are partial");
 out:
 	free(line);
 	return rc;

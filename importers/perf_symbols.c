@@ -149,9 +149,13 @@ static int sym_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Sorts T by address (kallsyms is usually sorted already: checked first). */
 static void tab_sort(struct symtab *t)
 {
-	if (t->n > 1)
+	size_t i = 1;
+	while (i < t->n && t->syms[i - 1].addr <= t->syms[i].addr)
+		i++;
+	if (i < t->n)
 		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 }
 

@@ -349,19 +349,15 @@ static const char *field_str(struct wc_tep_events *te,
 		return out;
 	if (f->flags & TEP_FIELD_IS_DYNAMIC) {
 		uint64_t loc;
-		if (f->size != 4 && f->size != 2)
+		/* __data_loc: u32, offset in the low half, length high */
+		if (f->size != 4)
 			return out;
-		loc = load_u(te, d, len, f->offset, f->size);
 		if ((size_t)f->offset > len ||
 		    (size_t)f->size > len - (size_t)f->offset)
 			return out;
-		if (f->size == 4) {
-			off = (size_t)(loc & 0xffff);
-			avail = (size_t)(loc >> 16);
-		} else {
-			off = (size_t)loc;
-			avail = len;
-		}
+		loc = load_u(te, d, len, f->offset, f->size);
+		off = (size_t)(loc & 0xffff);
+		avail = (size_t)(loc >> 16);
 		if (f->flags & TEP_FIELD_IS_RELATIVE)
 			off += (size_t)f->offset + (size_t)f->size;
 	} else {

@@ -626,10 +626,14 @@ static int open_lib(struct tdat_state *st, int srcfd, struct wc_error *err)
 		stdout_mute(&g);
 		b->h = tracecmd_buffer_instance_handle(st->top, i);
 		stdout_restore(&g);
-		if (!b->h || !name)
+		if (!b->h || !name) {
+			/* not counted in nbufs: tdat_close() would not close it */
+			tracecmd_close(b->h);
+			b->h = NULL;
 			return wc_err(err, WC_EFORMAT, st->path,
 				      "cannot read buffer instance %d (\"%s\")",
 				      i, name ? name : "?");
+		}
 		b->id = (int32_t)(i + 1);
 		b->name = name;
 		snprintf(b->clock, sizeof(b->clock), "%s",
@@ -665,8 +669,9 @@ struct sandbox_report {
  * on /dev/null and an alarm: if the child dies by a signal, exits
  * abnormally (ASan builds exit 1) or times out, the file is reported as
  * corrupt and the libraries never see it in this process.  A clean
- * failure (SANDBOX_OPEN_FAILED) is left to the in-process open, which
- * reports it.  The counts come back through a pipe and serve
+ * failure to open (SANDBOX_OPEN_FAILED) is reported without opening the
+ * file in process (libtracecmd leaks and prints to stderr when its open
+ * fails).  The counts come back through a pipe and serve
  * sink->buffer().  Without fork() (or pipe()), the pass runs in process.
  */
 static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
@@ -752,8 +757,20 @@ static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 			      "(signal %d, %s) reading this file: its headers, "
 			      "event formats or CPU data are corrupt",
 			      WTERMSIG(status), strsignal(WTERMSIG(status)));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == SANDBOX_OPEN_FAILED)
-		return 0;	/* the in-process open says why */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SANDBOX_OPEN_FAILED) {
+		/* do not retry in process: a failing tracecmd_open_fd()
+		 * leaks and prints to stderr */
+		if (st->layout.data_error)
+			return wc_err(err, st->layout.data_error, st->path,
+				      "%s; libtracecmd cannot open the file "
+				      "with it (nothing to salvage)",
+				      st->layout.data_error_msg);
+		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd cannot "
+			      "read this trace.dat (version %u, compression "
+			      "%s): its headers, event formats or the first "
+			      "page of a CPU are corrupt", st->layout.version,
+			      st->layout.compression);
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    got != sizeof(rep) || rep.magic != SANDBOX_MAGIC ||
 	    rep.nbufs < 1 || rep.nbufs > TDAT_MAX_BUFFERS)
@@ -1071,6 +1088,7 @@ static int deliver_cpustats(struct tdat_state *st, const struct wc_sink *sink,
 /* Oldest pending event of S. */
 static struct pend *q_front(struct tdat_stream *s)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): callers pass heap entries */
 	return &s->q[s->qhead];
 }
 

@@ -536,7 +536,7 @@ int wc_diff_json(const struct wc_diff *d, FILE *out, struct wc_error *err)
 			&a->v->vcpus[pairs[i].after] : NULL;
 
 		fputs(i ? ",\n{\"name\":" : "\n{\"name\":", out);
-		wc_fput_json_str(out, vb ? vb->name : va->name);
+		wc_fput_json_str(out, vb ? vb->name : va ? va->name : NULL);
 		fputs(",\"before\":", out);
 		json_vcpu(out, vb);
 		fputs(",\"after\":", out);
@@ -559,7 +559,7 @@ int wc_diff_json(const struct wc_diff *d, FILE *out, struct wc_error *err)
 			&a->holders[pairs[i].after] : NULL;
 
 		fputs(i ? ",\n{\"name\":" : "\n{\"name\":", out);
-		wc_fput_json_str(out, ha ? ha->name : hb->name);
+		wc_fput_json_str(out, ha ? ha->name : hb ? hb->name : NULL);
 		fputs(",\"before\":", out);
 		json_holder(out, hb);
 		fputs(",\"after\":", out);
@@ -569,7 +569,7 @@ int wc_diff_json(const struct wc_diff *d, FILE *out, struct wc_error *err)
 	}
 	free(pairs);
 	fputs("],\n\"new_top_holders\":[", out);
-	for (size_t i = 0; i < a->nholders; i++) {
+	for (size_t i = 0; a->holders && i < a->nholders; i++) {
 		if (!wc_diff_is_new_top(d, i))
 			continue;
 		if (!first)

@@ -10,10 +10,28 @@
  * thread name too (tids change between runs), summed over tids of the
  * same name and over the global mutexes of the capture.
  *
- * Writers: text (aligned, names through the tty escaper), JSON (shape in
- * docs/guide.md, names through the JSON escaper) and a self-contained
- * HTML page (inline SVG histograms side by side, no script, CSP that
- * fetches nothing, names through the HTML escapers).
+ * Writers: text (aligned, names through the tty escaper), JSON (names
+ * through the JSON escaper) and a self-contained HTML page (inline SVG
+ * histograms side by side, no script, CSP that fetches nothing, names
+ * through the HTML escapers).  The JSON document:
+ *
+ *   {"before": SIDE, "after": SIDE,
+ *    "change": {"global_ns", "global_pct_points", "blocks", "p50_ns",
+ *               "p90_ns", "p95_ns", "p99_ns", "max_ns"}     after - before
+ *    "vcpus": [{"name", "before": VCPU|null, "after": VCPU|null,
+ *               "change": {"global_ns", "global_blocks", "p99_ns"}}],
+ *    "holders": [{"name" (null = unknown holder), "before": HOLDER|null,
+ *                 "after": HOLDER|null, "change_ns"}],
+ *    "new_top_holders": [name...]}
+ *   SIDE   = {"source", "vcpus", "observed_ns", "global_ns", "global_pct",
+ *             "global_blocks", "holders_total_ns", "distribution":
+ *             {"blocks", "total_ns", "p50_ns", "p90_ns", "p95_ns", "p99_ns",
+ *              "max_ns", "histogram": [{"lo_ns", "hi_ns", "blocks"}]}}
+ *   VCPU   = {"tid", "observed_ns", "global_ns", "global_blocks", "p50_ns",
+ *             "p95_ns", "p99_ns", "max_ns"}
+ *   HOLDER = {"held_ns", "held_pct", "blocks", "is_vcpu",
+ *             "states_ns": {"running", "preempted", "runnable", "futex",
+ *                           "blocked_io", "sleeping", "unknown"}}
  */
 #ifndef WAITCHAIN_REPORT_DIFF_H
 #define WAITCHAIN_REPORT_DIFF_H

@@ -228,6 +228,7 @@ static int load_threads(struct data *d)
 		if (rc)
 			break;
 		t = &d->thr[d->nthr];
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): grow() succeeded */
 		t->utid = sqlite3_column_int64(st, 0);
 		t->tid = col_i64(st, 1, -1);
 		t->pid = col_i64(st, 2, -1);
@@ -546,6 +547,7 @@ static int64_t stack_ref(struct data *d, int64_t id)
 	if (grow((void **)&d->stacks, &d->capstacks, d->nstacks,
 		 sizeof(*d->stacks), d))
 		return -1;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): grow() succeeded */
 	d->stacks[d->nstacks] = id;
 	return (int64_t)d->nstacks++;
 }
@@ -1308,10 +1310,12 @@ int wc_html_data(sqlite3 *db, const char *db_path,
 		rc = write_lanes(&d, out);
 	if (!rc)
 		rc = write_verdict(&d, out, verdict);
-	/* initial view: --from/--to style window of the options, if any */
-	if (!rc && opt && opt->t1_ns > opt->t0_ns &&
+	/* initial view: the --from/--to window (capture clock), either end
+	 * defaulting to the capture's; the page clamps it to the capture */
+	if (!rc && opt && (opt->t0_ns || opt->t1_ns) &&
 	    wc_buf_printf(out, ",\n\"view\":[%" PRId64 ",%" PRId64 "]",
-			  (int64_t)opt->t0_ns - d.t0, (int64_t)opt->t1_ns - d.t0))
+			  opt->t0_ns ? (int64_t)opt->t0_ns - d.t0 : 0,
+			  opt->t1_ns ? (int64_t)opt->t1_ns - d.t0 : d.t1 - d.t0))
 		rc = nomem(&d);
 	if (!rc && (wc_buf_adds(out, ",\n\"threads\":[") ||
 		    wc_buf_add(out, d.threads_json.data ? d.threads_json.data : "",

@@ -148,7 +148,8 @@ int wc_html_varint(struct wc_buf *b, uint64_t v)
 
 int wc_html_svarint(struct wc_buf *b, int64_t v)
 {
-	return wc_html_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	/* zigzag; v >> 63 on a negative int64_t is implementation-defined */
+	return wc_html_varint(b, ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0));
 }
 
 int wc_html_json_str(struct wc_buf *b, const char *s)

@@ -3,21 +3,19 @@
 -- over sorted, complete tables is much cheaper than maintaining it row by
 -- row).  Every event table is indexed on ts (time-window queries); futex
 -- also per thread, on the futex word and on the columns the analyzer walks
--- in order (enter_seq, exit_seq).  Each index costs about as much as
--- loading its table once, so sched_switch (the biggest table) gets only
--- ts: per-thread switch queries scan it (see docs/schema.md).
+-- in order (enter_seq, exit_seq).  An index on an unsorted key costs
+-- about as much as loading its table once (bench/PROFILE.md), so the big
+-- event tables get only ts (inserted in ts order: cheap); per-thread
+-- queries on them scan the table.
 -- futex.id is assigned in call start order: ORDER BY id is enter order.
 CREATE INDEX sched_switch_ts ON sched_switch(ts);
 CREATE INDEX sched_waking_ts ON sched_waking(ts);
-CREATE INDEX sched_waking_tid ON sched_waking(tid, ts);
 CREATE INDEX sched_wakeup_ts ON sched_wakeup(ts);
-CREATE INDEX sched_wakeup_tid ON sched_wakeup(tid, ts);
 CREATE INDEX sched_wakeup_new_ts ON sched_wakeup_new(ts);
 CREATE INDEX sched_process_fork_ts ON sched_process_fork(ts);
 CREATE INDEX sched_process_exit_ts ON sched_process_exit(ts);
 CREATE INDEX task_rename_ts ON task_rename(ts);
 CREATE INDEX kvm_event_ts ON kvm_event(ts);
-CREATE INDEX kvm_event_tid ON kvm_event(tid, ts);
 CREATE INDEX futex_tid ON futex(tid, enter_ns);
 CREATE INDEX futex_uaddr ON futex(uaddr);
 CREATE INDEX IF NOT EXISTS futex_enter_seq ON futex(enter_seq);

@@ -216,11 +216,10 @@ static int run_diff(int argc, char **argv)
 		rc = wc_diff_html(&d, out, &err);
 		break;
 	}
-	if (out != stdout) {
+	if (tmp && out != stdout) {
 		if (fclose(out) != 0 && !rc)
 			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
 				    strerror(errno));
-		out = stdout;
 		if (!rc && rename(tmp, output) != 0)
 			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
 				    strerror(errno));

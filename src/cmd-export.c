@@ -151,7 +151,7 @@ static int run_export(int argc, char **argv)
 		out = f;
 	}
 	rc = wc_export_perfetto_json(db, path, out, &stats, &err);
-	if (out != stdout) {
+	if (tmp && out != stdout) {
 		if (fclose(out) != 0 && !rc)
 			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
 				    strerror(errno));

@@ -63,6 +63,22 @@ static void text_line(sqlite3 *db, const char *label, const char *key)
 	free(v);
 }
 
+/* Prints multi-line TEXT, each line escaped for the terminal. */
+static void print_lines(const char *text)
+{
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) : strlen(text);
+		char *line = strndup(text, n);
+
+		fputs("  ", stdout);
+		wc_fput_tty_str(stdout, line);
+		putchar('\n');
+		free(line);
+		text += n + (nl != NULL);
+	}
+}
+
 static int info_text(sqlite3 *db, const char *path, struct wc_error *err)
 {
 	char *first = wc_db_capture_get(db, "first_ts");
@@ -117,8 +133,19 @@ static int info_text(sqlite3 *db, const char *path, struct wc_error *err)
 	}
 	if (warn && *warn) {
 		printf("\nWarnings:\n");
-		wc_fput_tty_str(stdout, warn);
-		putchar('\n');
+		print_lines(warn);
+	}
+	{
+		sqlite3_stmt *st = NULL;
+
+		/* the analysis' own warnings, when it ran */
+		if (sqlite3_prepare_v2(db, "SELECT value FROM analysis WHERE key = 'warnings' AND value <> ''",
+				       -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			printf("\nAnalysis warnings:\n");
+			print_lines((const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_finalize(st);
 	}
 	free(first);
 	free(last);
@@ -152,6 +179,23 @@ static int info_json(sqlite3 *db, const char *path, struct wc_error *err)
 	}
 	sqlite3_finalize(st);
 	fputs("}", stdout);
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM analysis ORDER BY key",
+			       -1, &st, NULL) == SQLITE_OK) {
+		n = 0;
+		fputs(",\n\"analysis\":{", stdout);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *k = (const char *)sqlite3_column_text(st, 0);
+			const char *v = (const char *)sqlite3_column_text(st, 1);
+
+			if (n++)
+				fputc(',', stdout);
+			wc_fput_json_str(stdout, k ? k : "");
+			fputc(':', stdout);
+			wc_fput_json_str(stdout, v);
+		}
+		fputs("}", stdout);
+	}
+	sqlite3_finalize(st);
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !rc; i++) {
 		printf(",\n\"%s\":", sections[i][0]);
 		rc = print_section(db, path, sections[i][1], WC_OUT_JSON, err);

@@ -52,10 +52,10 @@ static const char record_usage[] =
 	"  -a, --all             every task on every CPU (default without -p or CMD)\n"
 	"  -d, --duration S      stop after S seconds (default: Ctrl-C, or CMD exit)\n"
 	"  -g, --stacks          a kernel stack with every event\n"
-	"  -b, --buffer-size KB  per-CPU ring buffer (default 4096)\n"
+	"  -b, --buffer-size KB  per-CPU ring buffer (default 4096; 256 MB in all\n"
+	"                        on hosts with more than 64 CPUs)\n"
 	"      --import          import the capture right after (waitchain import)\n"
-	"      --db DB           database for --import (default FILE without\n"
-	"                        .trace.dat/.dat, plus .db)\n"
+	"      --db DB           database for --import (default FILE.db)\n"
 	"      --print-commands  print the equivalent perf and trace-cmd command\n"
 	"                        lines instead of recording\n"
 	"  -- CMD [ARG...]       run CMD and record until it exits; without -p/-a\n"
@@ -65,21 +65,14 @@ static const char record_usage[] =
 	"Exit status: 0 recorded, 1 cannot record (message says what is missing),\n"
 	"2 usage error.\n";
 
-/* DB name for --import: OUTPUT minus .trace.dat/.dat, plus .db. */
+/* DB name for --import: OUTPUT.db, the name `waitchain import` and the
+ * capture cache of report/query/info use, so they find it. Caller frees. */
 static char *default_db(const char *output)
 {
-	size_t n = strlen(output);
 	char *db;
 
-	if (n > 10 && strcmp(output + n - 10, ".trace.dat") == 0)
-		n -= 10;
-	else if (n > 4 && strcmp(output + n - 4, ".dat") == 0)
-		n -= 4;
-	db = malloc(n + 4);
-	if (db) {
-		memcpy(db, output, n);
-		memcpy(db + n, ".db", 4);
-	}
+	if (asprintf(&db, "%s.db", output) < 0)
+		return NULL;
 	return db;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +118,14 @@ int wc_import_file(const char *capture, const char *out_db,
 	if (!(flags & WC_IMPORT_FORCE) && wc_path_exists(out_db))
 		return wc_err(err, WC_EEXISTS, out_db,
 			      "output exists (use --force to replace it)");
+	{
+		struct stat a, b;
+
+		if (stat(capture, &a) == 0 && stat(out_db, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return wc_err(err, WC_EUSAGE, out_db,
+				      "the output is the capture itself");
+	}
 
 	wc_input_set_interrupt(opt->interrupted);
 	rc = wc_input_open(capture, &in, err);
@@ -372,7 +381,7 @@ int wc_case_open(const char *arg, unsigned flags,
 {
 	char *path = NULL;
 	sqlite3 *h = NULL;
-	int rc = 0;
+	int rc = 0, lock_fd;
 
 	*db = NULL;
 	if (db_path)
@@ -382,16 +391,33 @@ int wc_case_open(const char *arg, unsigned flags,
 			      "a capture on stdin must be imported first: waitchain import - -o case.db");
 	if (!wc_path_exists(arg))
 		return wc_err(err, WC_ENOTFOUND, arg, "no such file");
+	/*
+	 * One waitchain process at a time imports / analyzes a given case:
+	 * two reports of one capture would otherwise both import it, and the
+	 * second rename() would replace the database the first is analyzing
+	 * (SQLite: "attempt to write a readonly database").  An flock() on
+	 * the file named (capture or database), held until the case is open;
+	 * SQLite's own locks are fcntl() locks and do not interact with it.
+	 */
+	lock_fd = open(arg, O_RDONLY | O_CLOEXEC);
+	if (lock_fd >= 0)
+		while (flock(lock_fd, LOCK_EX) < 0 && errno == EINTR &&
+		       !(opt && opt->interrupted && *opt->interrupted))
+			;
 	if (wc_db_is_case_file(arg) || is_sqlite_file(arg)) {
 		path = strdup(arg);
-		if (!path)
-			return wc_err(err, WC_ENOMEM, arg, "out of memory");
+		if (!path) {
+			rc = wc_err(err, WC_ENOMEM, arg, "out of memory");
+			goto out;
+		}
 	} else {
 		struct stat cap_st, db_st;
 
 		path = cache_path(arg, err);
-		if (!path)
-			return -err->code;
+		if (!path) {
+			rc = -err->code;
+			goto out;
+		}
 		if (stat(arg, &cap_st) < 0 || stat(path, &db_st) < 0 ||
 		    !wc_db_is_case_file(path) ||
 		    db_st.st_mtim.tv_sec < cap_st.st_mtim.tv_sec ||
@@ -450,6 +476,8 @@ open_ro:
 		path = NULL;
 	}
 out:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	wc_db_close(h);
 	free(path);
 	return rc;

@@ -4,6 +4,7 @@
  *
  * Exit status: 0 success, 1 bad input (capture, database, I/O), 2 usage.
  */
+#include <elfutils/libdwfl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +34,9 @@ static void print_help(FILE *out)
 static void print_version(void)
 {
 	printf("waitchain %s\n", WC_VERSION);
-	printf("sqlite %s, zstd %s, zlib %s\n", sqlite3_libversion(),
-	       ZSTD_versionString(), zlibVersion());
+	printf("sqlite %s, zstd %s, zlib %s, elfutils %s\n",
+	       sqlite3_libversion(), ZSTD_versionString(), zlibVersion(),
+	       dwfl_version(NULL));
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,10 +146,13 @@ static void put_shell_word(FILE *out, const char *s)
 	fputc('\'', out);
 }
 
-/* The workload that bounds the recording: CMD, or `sleep S`. */
+/* The workload that bounds the recording: CMD (under `timeout S` with a
+ * duration, as `waitchain record` stops after S), or `sleep S`. */
 static void put_workload(const struct wc_record_options *opt, FILE *out)
 {
 	if (opt->cmd && opt->cmd[0]) {
+		if (opt->duration > 0)
+			fprintf(out, "timeout %g ", opt->duration);
 		for (char *const *a = opt->cmd; *a; a++) {
 			if (a != opt->cmd)
 				fputc(' ', out);
@@ -474,6 +478,57 @@ out:
 	return rc;
 }
 
+/* tracefs_instances_walk() callback: removes NAME if it is
+ * "waitchain-<pid>" of a process that is gone.  Always 0 (continue). */
+static int remove_if_stale(const char *name, void *ctx)
+{
+	struct recorder *r = ctx;
+	struct tracefs_instance *old;
+	char *end;
+	long pid;
+
+	if (strncmp(name, "waitchain-", 10) != 0 || name[10] < '0' || name[10] > '9')
+		return 0;
+	pid = strtol(name + 10, &end, 10);
+	if (*end || pid <= 0 || pid > INT32_MAX || pid == (long)getpid() ||
+	    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	old = tracefs_instance_alloc(r->tracing_dir, name);
+	if (!old)
+		return 0;
+	tracefs_trace_off(old);
+	tracefs_event_disable(old, NULL, NULL);
+	if (tracefs_instance_destroy(old) == 0)
+		say(r, "removed the tracing instance %s of a recorder that is gone", name);
+	tracefs_instance_free(old);
+	return 0;
+}
+
+/*
+ * Removes instances "waitchain-<pid>" left by recorders that were killed
+ * (SIGKILL, power loss of the session) and whose process is gone: they
+ * would keep their events enabled and their buffers allocated.
+ * Instances of live processes, and any other name, are left alone.
+ */
+static void remove_stale_instances(struct recorder *r)
+{
+	tracefs_instances_walk(remove_if_stale, r);
+}
+
+/* The per-CPU buffer: asked for, or 4 MB but at most 256 MB for all CPUs
+ * (a 256-CPU host must not pin 1 GB of ring buffers). */
+static unsigned buffer_kb(const struct recorder *r)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned kb = WC_RECORD_DEFAULT_BUFFER_KB;
+
+	if (r->opt->buffer_kb)
+		return r->opt->buffer_kb;
+	if (ncpus > 0 && (unsigned long)ncpus * kb > 256UL * 1024)
+		kb = (unsigned)(256UL * 1024 / (unsigned long)ncpus);
+	return kb < 1024 ? 1024 : kb;
+}
+
 /* Creates and configures the instance (step 2), tracing still off. */
 static int setup_instance(struct recorder *r)
 {
@@ -482,6 +537,7 @@ static int setup_instance(struct recorder *r)
 	char kb[32];
 	int rc;
 
+	remove_stale_instances(r);
 	snprintf(name, sizeof(name), "waitchain-%d", (int)getpid());
 	r->inst = tracefs_instance_create(name);
 	if (!r->inst) {
@@ -497,8 +553,7 @@ static int setup_instance(struct recorder *r)
 		return wc_err(r->err, WC_EIO, r->tracing_dir,
 			      "cannot stop tracing in instance %s (%s)", name,
 			      strerror(errno));
-	snprintf(kb, sizeof(kb), "%u",
-		 opt->buffer_kb ? opt->buffer_kb : WC_RECORD_DEFAULT_BUFFER_KB);
+	snprintf(kb, sizeof(kb), "%u", buffer_kb(r));
 	rc = inst_write(r, "buffer_size_kb", kb, "the buffer size");
 	if (rc < 0)
 		return rc;
@@ -545,14 +600,14 @@ static int open_cpus(struct recorder *r)
 		return wc_err(r->err, WC_EUNSUPPORTED, NULL,
 			      "cannot tell how many CPUs this machine has (%ld)", n);
 	r->ncpus = (int)n;
-	r->tcpu = calloc(r->ncpus, sizeof(*r->tcpu));
-	r->fd = malloc(r->ncpus * sizeof(*r->fd));
-	r->file = calloc(r->ncpus, sizeof(*r->file));
-	r->stats = calloc(r->ncpus, sizeof(*r->stats));
+	r->tcpu = calloc(r->ncpus, sizeof(struct tracefs_cpu *));
+	r->fd = malloc(r->ncpus * sizeof(int));
+	r->file = calloc(r->ncpus, sizeof(char *));
+	r->stats = calloc(r->ncpus, sizeof(char *));
+	for (int cpu = 0; r->fd && cpu < r->ncpus; cpu++)
+		r->fd[cpu] = -1;	/* before anything can fail: cleanup reads it */
 	if (!r->tcpu || !r->fd || !r->file || !r->stats)
 		return wc_err(r->err, WC_ENOMEM, NULL, NULL);
-	for (int cpu = 0; cpu < r->ncpus; cpu++)
-		r->fd[cpu] = -1;
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		if (asprintf(&r->file[cpu], "%s.cpu%d", r->opt->output, cpu) < 0) {
 			r->file[cpu] = NULL;
@@ -854,7 +909,7 @@ static void recorder_cleanup(struct recorder *r)
 		tracefs_instance_destroy(r->inst);
 		tracefs_instance_free(r->inst);
 	}
-	for (int cpu = 0; r->file && cpu < r->ncpus; cpu++) {
+	for (int cpu = 0; r->file && r->fd && cpu < r->ncpus; cpu++) {
 		if (r->fd[cpu] >= 0)
 			close(r->fd[cpu]);
 		if (r->file[cpu])
@@ -905,6 +960,22 @@ int wc_record(const struct wc_record_options *opt,
 	rc = check_events(&r);
 	if (rc < 0)
 		goto out;
+	{
+		/* fail before touching tracefs when the output cannot be written */
+		char *dir = wc_path_dirname(opt->output);
+
+		if (!dir) {
+			rc = wc_err(err, WC_ENOMEM, NULL, NULL);
+			goto out;
+		}
+		if (access(dir, W_OK | X_OK) != 0) {
+			rc = wc_err(err, WC_EIO, opt->output, "cannot write in %s (%s)",
+				    dir, strerror(errno));
+			free(dir);
+			goto out;
+		}
+		free(dir);
+	}
 	if (opt->pid > 0 && kill(opt->pid, 0) < 0 && errno == ESRCH) {
 		rc = wc_err(err, WC_ENOTFOUND, NULL, "no process %d", (int)opt->pid);
 		goto out;

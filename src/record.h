@@ -22,7 +22,8 @@
 
 #include "waitchain/error.h"
 
-/* Per-CPU ring buffer size of the instance unless told otherwise. */
+/* Per-CPU ring buffer size of the instance unless told otherwise (less
+ * on hosts with more than 64 CPUs: 256 MB in all, at least 1 MB each). */
 #define WC_RECORD_DEFAULT_BUFFER_KB 4096
 
 struct wc_record_options {
@@ -33,7 +34,7 @@ struct wc_record_options {
 	int stacks;		/* kernel stack with every event */
 	char *const *cmd;	/* -- CMD...: NULL-terminated argv, or NULL */
 	const char *tracefs;	/* tracing directory to use; NULL = find it */
-	unsigned buffer_kb;	/* per-CPU buffer, 0 = default */
+	unsigned buffer_kb;	/* per-CPU buffer in KB, 0 = default */
 	volatile sig_atomic_t *stop;	/* becomes non-zero to stop (signals) */
 	FILE *log;		/* progress and summary lines, or NULL */
 };

@@ -10,7 +10,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 . tools/deps.sh
+WC_TEST_DEPS=1
 wc_install_deps
+wc_install_npm_deps
 
 root=${WC_CI_BUILD:-build/ci}
 jobs=$(nproc 2>/dev/null || echo 2)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # demo.sh - from a fresh Debian 12 (root) to a first look at a capture:
 # installs missing packages, builds waitchain (build/), imports a bundled
-# sample capture into a case database and prints its summary (and the
-# report, when the report command is built in).
+# sample capture into a case database, prints its summary and the text
+# report, and writes the self-contained HTML timeline report.
 #
 #   ./tools/demo.sh [CAPTURE]     default: samples/bql-stacks/capture.trace.dat
 #   WC_BUILD=DIR                  build directory (default build)
@@ -23,9 +23,10 @@ db=$build/demo/$(basename "$capture").db
 "$wc" import "$capture" -o "$db" --force
 echo
 "$wc" info "$db"
-if "$wc" report --help >/dev/null 2>&1; then
-	echo
-	"$wc" report "$db"
-fi
+echo
+"$wc" report "$db"
+html=$build/demo/report.html
+"$wc" report "$db" -o "$html"
 echo
 echo "case database: $db   (try: $wc sql $db, $wc query --list)"
+echo "HTML report:   $html   (open it in any browser; it needs nothing else)"

@@ -37,6 +37,9 @@ dirs="$work/corpus"
 [ -d "$seeds" ] && dirs="$dirs $seeds"
 dirs="$dirs $regs"
 export LSAN_OPTIONS="suppressions=$src/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# full malloc stacks (system libraries have no frame pointers), so that the
+# suppressions can name library functions (tests/fuzz/lsan.supp)
+export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export WAITCHAIN_NO_PROC_KALLSYMS=1
 log=$work/fuzz.log

@@ -25,6 +25,13 @@ out.append('Conventions: timestamps and durations are INTEGER nanoseconds in the
            'text from the capture (thread names, symbols) is untrusted bytes. '
            'Files whose name starts with `09` (indexes, views) are applied after '
            'the bulk load.\n')
+out.append('Threads: kernel tids are reused, so rows refer to threads by `utid` '
+           '(table `thread`). utids are numbered in order of first appearance '
+           'in the event stream; a `sched_process_fork` of a tid already seen '
+           'starts a new utid. The utid of tid T at event seq S is the `thread` '
+           'row with `tid = T` and the greatest `start_seq <= S` (see '
+           '`include/waitchain/tidmap.h`, shared by the importer and the '
+           'analyzer). `futex.id` follows the order calls started.\n')
 
 for path in sorted(glob.glob(os.path.join(root, 'schema', '*.sql'))):
     name = os.path.basename(path)

@@ -540,9 +540,10 @@
         /* wide: paint the partial first column into the bucket, rest directly */
         if (col >= 0 && col !== c0) flushCol();
         if (!s) continue;
-        if (curStyle !== s) { ctx.fillStyle = STATES[s].color; curStyle = s; }
         var xa = col === c0 ? c0 + 1 : x0;
         if (col === c0) { acc[s] += c0 + 1 - x0; flushCol(); }
+        /* after flushCol(), which may have changed the fill style */
+        if (curStyle !== s) { ctx.fillStyle = STATES[s].color; curStyle = s; }
         ctx.fillRect(xa, y + BAR_Y, x1 - xa, BAR_H);
       } else {
         if (col !== c0) { flushCol(); col = c0; }

@@ -63,17 +63,18 @@ def perf_layout(b):
                 idx=idx, sections=sections, records=records)
 
 
-def perf_file_cases(samples, rel, tag, rnd):
+def perf_file_cases(samples, rel, tag, rnd, full=True):
     b = open(os.path.join(samples, rel), 'rb').read()
     L = perf_layout(b)
     recs = L['records']
     cut = lambda n, off, what: emit('%s-trunc-%s.perf.data' % (tag, n), 'trunc', rel,
                                    '%s (cut at %d)' % (what, off), b[:off])
-    cut('empty', 0, 'empty file')
-    cut('magic', 5, 'inside the magic')
-    cut('header', 60, 'inside the file header')
-    cut('attrs', L['ao'] + L['asz'] // 2, 'inside the attributes')
-    cut('datastart', L['do'], 'at the start of the data section')
+    if full:
+        cut('empty', 0, 'empty file')
+        cut('magic', 5, 'inside the magic')
+        cut('header', 60, 'inside the file header')
+        cut('attrs', L['ao'] + L['asz'] // 2, 'inside the attributes')
+        cut('datastart', L['do'], 'at the start of the data section')
     # inside records: in the header of one, in the middle of a few
     for i, frac in enumerate((0.05, 0.3, 0.55, 0.8, 0.97)):
         pos, rtype, size = recs[int(len(recs) * frac)]
@@ -94,17 +95,8 @@ def perf_file_cases(samples, rel, tag, rnd):
             struct.pack_into(fmt, d, off, val)
         emit('%s-%s.perf.data' % (tag, n), kind, rel, what, bytes(d))
 
-    patched('datasize0', 'bad', 'data.size = 0 (feature index moves)', [(48, '<Q', 0)])
-    patched('datahuge', 'limit', 'data.size = 2^60', [(48, '<Q', 1 << 60)])
-    patched('dataoffpast', 'bad', 'data.offset past the end', [(40, '<Q', len(b) + 4096)])
-    patched('attrsize0', 'bad', 'attr_size = 0', [(16, '<Q', 0)])
-    patched('attrshuge', 'limit', 'attrs.size = 2^60', [(32, '<Q', 1 << 60)])
-    patched('attrsoffpast', 'bad', 'attrs.offset past the end', [(24, '<Q', len(b) * 2)])
-    if L['sections']:
-        patched('featpast', 'bad', 'first feature section offset past the end',
-                [(L['idx'], '<Q', len(b) + 100)])
-        patched('feathuge', 'limit', 'first feature section size 2^60',
-                [(L['idx'] + 8, '<Q', 1 << 60)])
+    if full:
+        header_cases(b, L, patched)
     # record sizes: 0 (would loop forever) and larger than what is left
     pos, rtype, size = recs[len(recs) // 3]
     patched('recsize0', 'bad', 'record at %d has size 0' % pos, [(pos + 6, '<H', 0)])
@@ -126,6 +118,20 @@ def perf_file_cases(samples, rel, tag, rnd):
         d[p] ^= 0xff
     emit('%s-flip-attrs.perf.data' % tag, 'flip', rel, 'bytes inverted in the attributes', bytes(d))
     return b, L
+
+
+def header_cases(b, L, patched):
+    patched('datasize0', 'bad', 'data.size = 0 (feature index moves)', [(48, '<Q', 0)])
+    patched('datahuge', 'limit', 'data.size = 2^60', [(48, '<Q', 1 << 60)])
+    patched('dataoffpast', 'bad', 'data.offset past the end', [(40, '<Q', len(b) + 4096)])
+    patched('attrsize0', 'bad', 'attr_size = 0', [(16, '<Q', 0)])
+    patched('attrshuge', 'limit', 'attrs.size = 2^60', [(32, '<Q', 1 << 60)])
+    patched('attrsoffpast', 'bad', 'attrs.offset past the end', [(24, '<Q', len(b) * 2)])
+    if L['sections']:
+        patched('featpast', 'bad', 'first feature section offset past the end',
+                [(L['idx'], '<Q', len(b) + 100)])
+        patched('feathuge', 'limit', 'first feature section size 2^60',
+                [(L['idx'] + 8, '<Q', 1 << 60)])
 
 
 def perf_limit_cases(samples, rel, tag, b, L):
@@ -187,7 +193,7 @@ def tdat_cases(samples, rel, tag, rnd):
                       ('end', n - 100), ('last', n - 1)):
         emit('%s-trunc-%s.trace.dat' % (tag, name), 'trunc', rel,
              'trace.dat cut at %d of %d' % (off, n), b[:off])
-    for i in range(3):
+    for i in range(2):
         d = bytearray(b)
         lo = n // 8 + (n * 7 // 8 * i) // 3
         for _ in range(6):
@@ -224,7 +230,7 @@ def main():
     rnd = random.Random(1125)
     b, L = perf_file_cases(samples, 'bql-zstd/capture.perf.data', 'zstd', rnd)
     perf_limit_cases(samples, 'bql-zstd/capture.perf.data', 'zstd', b, L)
-    b, L = perf_file_cases(samples, 'glibc-nostacks/capture.perf.data', 'glibc', rnd)
+    b, L = perf_file_cases(samples, 'glibc-nostacks/capture.perf.data', 'glibc', rnd, False)
     perf_limit_cases(samples, 'glibc-nostacks/capture.perf.data', 'glibc', b, L)
     rel = 'bql-stacks/capture.perf.data'
     b = open(os.path.join(samples, rel), 'rb').read()
@@ -234,6 +240,14 @@ def main():
     tdat_cases(samples, 'multibuf/capture2.trace.dat', 'multibuf', rnd)
     tdat_cases(samples, 'glibc-nostacks/capture.trace.dat', 'glibctd', rnd)
     container_cases(samples, 'pipe/pipe.perf.data', 'pipe')
+    # a version-6 trace.dat keeps its CPU data last: cuts inside it are
+    # salvageable (the prefix check has rows to compare)
+    rel = 'bql-v6/capture.trace.dat'
+    b = open(os.path.join(samples, rel), 'rb').read()
+    for pct in (97, 99):
+        off = len(b) * pct // 100 + 13
+        emit('v6-trunc-p%d.trace.dat' % pct, 'trunc', rel,
+             'v6 trace.dat cut inside the CPU data at %d' % off, b[:off])
     with open(os.path.join(OUT, 'manifest.tsv'), 'w') as f:
         for row in MANIFEST:
             f.write('\t'.join(str(x) for x in row) + '\n')

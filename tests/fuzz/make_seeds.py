@@ -39,6 +39,59 @@ def shrink(src, dst, keep_records, until_type=None):
     open(dst, 'wb').write(out)
 
 
+def slim_tracing(td):
+    """Tracing data keeping only the event formats (no ftrace formats,
+    empty kallsyms, printk formats and cmdlines)."""
+    pos = 10
+    end = td.index(b'\0', pos)
+    version = td[pos:end]
+    pos = end + 1 + 2 + 4
+    head = td[:pos]
+    for name in (b'header_page\0', b'header_event\0'):
+        assert td[pos:pos + len(name)] == name
+        size = struct.unpack_from('<Q', td, pos + len(name))[0]
+        pos += len(name) + 8 + size
+    head += td[len(head):pos]
+    nftrace = struct.unpack_from('<I', td, pos)[0]
+    pos += 4
+    for _ in range(nftrace):
+        pos += 8 + struct.unpack_from('<Q', td, pos)[0]
+    nsys = struct.unpack_from('<I', td, pos)[0]
+    start = pos
+    pos += 4
+    for _ in range(nsys):
+        pos = td.index(b'\0', pos) + 1
+        count = struct.unpack_from('<I', td, pos)[0]
+        pos += 4
+        for _ in range(count):
+            pos += 8 + struct.unpack_from('<Q', td, pos)[0]
+    out = head + struct.pack('<I', 0) + td[start:pos] + struct.pack('<II', 0, 0)
+    if version >= b'0.6':
+        out += struct.pack('<Q', 0)
+    return out + bytes(-len(out) % 8)
+
+
+def slim_pipe(src, dst):
+    """A pipe-mode capture with slim tracing data and no build-ids."""
+    b = open(src, 'rb').read()
+    out = bytearray(b[:16])
+    pos = 16
+    while pos + 8 <= len(b):
+        rtype, size = struct.unpack_from('<I2xH', b, pos)
+        if rtype == 66:     # HEADER_TRACING_DATA + payload
+            tsize = struct.unpack_from('<I', b, pos + 8)[0]
+            td = slim_tracing(b[pos + size:pos + size + tsize])
+            rec = bytearray(b[pos:pos + size])
+            struct.pack_into('<I', rec, 8, len(td))
+            out += rec + td
+            pos += size + tsize
+            continue
+        if rtype != 67:     # drop HEADER_BUILD_ID
+            out += b[pos:pos + size]
+        pos += size
+    open(dst, 'wb').write(out)
+
+
 def main():
     samples, outdir = sys.argv[1], sys.argv[2]
     os.makedirs(outdir, exist_ok=True)
@@ -48,6 +101,10 @@ def main():
            os.path.join(outdir, 'zstd-head.perf.data'), 2, 81)
     shrink(os.path.join(samples, 'hostile-names/capture.perf.data'),
            os.path.join(outdir, 'names-head.perf.data'), 400)
+    slim_pipe(os.path.join(samples, 'pipe/pipe.perf.data'),
+              os.path.join(outdir, 'pipe-slim.perf.data'))
+    slim_pipe(os.path.join(samples, 'pipe/pipe-zstd.perf.data'),
+              os.path.join(outdir, 'pipe-zstd-slim.perf.data'))
     for name in ('pipe.perf.data', 'pipe-zstd.perf.data'):
         data = open(os.path.join(samples, 'pipe', name), 'rb').read()
         open(os.path.join(outdir, name), 'wb').write(data)

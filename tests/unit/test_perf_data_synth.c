@@ -203,8 +203,40 @@ static void mmap2(struct bld *b, uint32_t pid, uint64_t start, uint64_t len,
 	rec_end(b, at);
 }
 
-static void build(struct bld *b, const char *self, uint64_t start, uint64_t end,
-		  uint64_t pgoff)
+/* HEADER_TRACING_DATA with no event formats and a kallsyms of two
+ * symbols (perf itself writes kallsyms empty; other writers may not). */
+static void tracing_data_rec(struct bld *b)
+{
+	static const char ksyms[] = "ffffffff81000000 T synth_kernel_entry\n"
+				    "ffffffff81000018 t synth_kernel_helper\n";
+	struct bld t = { 0 };
+	put(&t, "\027\010\104tracing", 10);
+	put(&t, "0.6", 4);
+	unsigned char endian_long[2] = { 0, 8 };
+	put(&t, endian_long, 2);
+	u32(&t, 4096);
+	put(&t, "header_page", 12);
+	u64(&t, 0);
+	put(&t, "header_event", 13);
+	u64(&t, 0);
+	u32(&t, 0);			/* ftrace formats */
+	u32(&t, 0);			/* systems */
+	u32(&t, sizeof(ksyms) - 1);	/* kallsyms */
+	put(&t, ksyms, sizeof(ksyms) - 1);
+	u32(&t, 0);			/* printk formats */
+	u64(&t, 0);			/* saved cmdlines */
+	while (t.n % 8)
+		put(&t, "", 1);
+	size_t at = rec_begin(b, 66, 0);
+	u32(b, (uint32_t)t.n);
+	u32(b, 0);
+	rec_end(b, at);
+	put(b, t.b, t.n);
+	free(t.b);
+}
+
+static void build_ex(struct bld *b, const char *self, uint64_t start, uint64_t end,
+		     uint64_t pgoff, int with_kallsyms)
 {
 	u64(b, 0x32454c4946524550ULL);	/* PERFILE2 */
 	u64(b, 16);
@@ -212,6 +244,8 @@ static void build(struct bld *b, const char *self, uint64_t start, uint64_t end,
 	attr_rec(b, 10, 200);
 	feature_string(b, 3, "synth-host");
 	feature_string(b, 4, "0.0-synthetic");
+	if (with_kallsyms)
+		tracing_data_rec(b);
 
 	/* COMM exec of pid 10 at t=0, then its maps */
 	size_t at = rec_begin(b, 3, 1 << 13);
@@ -264,6 +298,12 @@ static void build(struct bld *b, const char *self, uint64_t start, uint64_t end,
 	const uint64_t chain2[] = { (uint64_t)-512, start + 16 };
 	sample(b, 200, 11, 11, 4000, chain2, 2);
 	sample(b, 100, 10, 10, 3900, NULL, 0);
+}
+
+static void build(struct bld *b, const char *self, uint64_t start, uint64_t end,
+		  uint64_t pgoff)
+{
+	build_ex(b, self, start, end, pgoff, 0);
 }
 
 Test(perf_synth, pipe_records)
@@ -354,5 +394,68 @@ Test(perf_synth, every_truncation)
 		cr_expect_eq(s.out_of_order, 0);
 		pt_sink_free(&s);
 	}
+	free(b.b);
+}
+
+/* --symfs DIR: a binary recorded at a path that does not exist here is
+ * found under DIR and its symbols resolve user frames. */
+Test(perf_synth, symfs)
+{
+	uint64_t start, end, pgoff;
+	char self[900], path[1024], symfs[1024], copy[4096];
+	self_map(&start, &end, &pgoff, self, sizeof(self));
+	const char *recorded = "/opt/recorded-elsewhere/bin/app";
+
+	struct bld b = { 0 };
+	build(&b, recorded, start, end, pgoff);
+	pt_write(pt_tmp(path, sizeof(path), "symfs.perf.data"), b.b, b.n);
+	pt_tmp(symfs, sizeof(symfs), "symfs");
+	int n = snprintf(copy, sizeof(copy), "mkdir -p '%s/opt/recorded-elsewhere/bin' && "
+			 "cp '%s' '%s%s'", symfs, self, symfs, recorded);
+	cr_assert(n > 0 && (size_t)n < sizeof(copy));
+	cr_assert_eq(system(copy), 0);
+
+	for (int with = 0; with < 2; with++) {
+		struct pt_sink s = { 0 };
+		struct wc_error err = WC_ERROR_INIT;
+		struct wc_import_options opt;
+		memset(&opt, 0, sizeof(opt));
+		opt.symfs = with ? symfs : NULL;
+		s.stack_tid = 10;
+		s.stack_any_type = 1;
+		cr_assert_eq(pt_import(path, &opt, &s, &err), 0, "%s", err.msg);
+		cr_assert_eq(s.nstacks, 1);
+		const struct pt_frame *f = &s.stacks[0].f[2];
+		cr_expect_str_eq(f->dso, recorded);
+		if (with)
+			cr_expect_str_eq(f->symbol, "pt_synth_marker");
+		else
+			cr_expect_not(f->has_symbol);
+		pt_sink_free(&s);
+	}
+	free(b.b);
+}
+
+/* kallsyms carried in the capture's tracing data name kernel frames. */
+Test(perf_synth, capture_kallsyms)
+{
+	uint64_t start, end, pgoff;
+	char self[900], path[1024];
+	self_map(&start, &end, &pgoff, self, sizeof(self));
+	struct bld b = { 0 };
+	build_ex(&b, self, start, end, pgoff, 1);
+	pt_write(pt_tmp(path, sizeof(path), "ksyms.perf.data"), b.b, b.n);
+	struct pt_sink s = { 0 };
+	struct wc_error err = WC_ERROR_INIT;
+	s.stack_tid = 10;
+	s.stack_any_type = 1;
+	cr_assert_eq(pt_import(path, NULL, &s, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(pt_meta(&s, "kallsyms_source"), "capture");
+	cr_assert_eq(s.nstacks, 1);
+	/* 0xffffffff81000010: entry+0x10; 0xffffffff81000020: helper+0x8 */
+	cr_expect_str_eq(s.stacks[0].f[0].symbol, "synth_kernel_entry");
+	cr_expect_str_eq(s.stacks[0].f[1].symbol, "synth_kernel_helper");
+	cr_expect_eq(s.nevents, 6);
+	pt_sink_free(&s);
 	free(b.b);
 }

@@ -132,6 +132,14 @@ static int can_record(void)
 	       access(TRACEFS "/instances", W_OK) == 0;
 }
 
+/* 1 if PROGRAM is in PATH. */
+static int have_program(const char *program)
+{
+	char *argv[] = { "sh", "-c", "command -v \"$0\" >/dev/null", (char *)program, NULL };
+
+	return run(argv, NULL, NULL, NULL) == 0;
+}
+
 /* 1 if some tracing instance named waitchain-* exists. */
 static int instance_left(void)
 {
@@ -219,6 +227,22 @@ Test(print_commands, command_is_followed_and_quoted)
 		"trace-cmd record -F -c -C mono " EVENTS_TC
 		" -o capture.trace.dat qemu-system-x86_64 -name "
 		"vm,debug-threads=on 'it'\\''s a disk'\n");
+	free(text);
+}
+
+Test(print_commands, command_with_duration_runs_under_timeout)
+{
+	char *cmd[] = { "./repro", NULL };
+	struct wc_record_options opt = { .pid = 77, .duration = 30, .cmd = cmd };
+	char *text = print_commands(&opt);
+
+	cr_assert_str_eq(text,
+		PERF_HDR
+		"perf record -p 77 -k CLOCK_MONOTONIC -e " EVENTS_PERF
+		" -o capture.perf.data -- timeout 30 ./repro\n"
+		TC_HDR
+		"trace-cmd record -P $(ls /proc/77/task | paste -sd,) -c -C mono "
+		EVENTS_TC " -o capture.trace.dat timeout 30 ./repro\n");
 	free(text);
 }
 
@@ -381,6 +405,22 @@ Test(record_errors, missing_process)
 	free(err);
 }
 
+Test(record_errors, unwritable_output_fails_before_tracing)
+{
+	const char *bin = env_or_fail("WC_BIN");
+	char *argv[] = { (char *)bin, "record", "-o", "/nonexistent-dir/x.trace.dat",
+			 "-d", "0.1", NULL };
+	char *err;
+
+	if (!can_record())
+		cr_skip_test("needs root and tracefs");
+	cr_assert_eq(run(argv, NULL, NULL, &err), 1);
+	cr_assert_str_eq(err, "waitchain: /nonexistent-dir/x.trace.dat: cannot write in "
+			 "/nonexistent-dir (No such file or directory)\n");
+	cr_assert(!instance_left());
+	free(err);
+}
+
 /* -------------------------------------------------------- live recording */
 
 /* `trace-cmd report FILE` output (caller frees); fails the test if
@@ -389,7 +429,11 @@ static char *trace_cmd_report(const char *file)
 {
 	char *argv[] = { "trace-cmd", "report", (char *)file, NULL };
 	char *out, *err;
-	int rc = run(argv, NULL, &out, &err);
+	int rc;
+
+	if (!have_program("trace-cmd"))
+		cr_skip_test("trace-cmd is not installed (package trace-cmd)");
+	rc = run(argv, NULL, &out, &err);
 
 	cr_assert_eq(rc, 0, "trace-cmd report %s failed (%d): %s", file, rc, err);
 	free(err);
@@ -529,5 +573,59 @@ Test(record_live, importer_agrees_with_trace_cmd, .timeout = 300)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	free(report);
+	free(err);
+}
+
+/* An instance left by a killed recorder (its pid is gone) is removed at
+ * the next recording; one of a live process is left alone. */
+Test(record_live, stale_instances_are_removed, .timeout = 120)
+{
+	const char *bin = env_or_fail("WC_BIN");
+	const char *tmp = env_or_fail("WC_TMP");
+	const char *dead = TRACEFS "/instances/waitchain-2147480000";
+	const char *live = TRACEFS "/instances/waitchain-1";
+	char file[512];
+	char *argv[] = { (char *)bin, "record", "-o", file, "-d", "0.1", NULL };
+	int live_left, dead_left, rc;
+	char *err;
+
+	if (!can_record())
+		cr_skip_test("needs root and tracefs");
+	snprintf(file, sizeof(file), "%s/stale.trace.dat", tmp);
+	rmdir(dead);
+	rmdir(live);
+	cr_assert_eq(mkdir(dead, 0755), 0, "cannot create %s", dead);
+	cr_assert_eq(mkdir(live, 0755), 0, "cannot create %s", live);
+	rc = run(argv, NULL, NULL, &err);
+	dead_left = access(dead, F_OK) == 0;
+	live_left = access(live, F_OK) == 0;
+	rmdir(dead);
+	rmdir(live);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(!dead_left, "the dead recorder's instance is still there");
+	cr_assert(live_left, "the instance of a live process was removed");
+	cr_assert(strstr(err, "removed the tracing instance waitchain-2147480000"), "%s", err);
+	free(err);
+}
+
+/* A command that cannot run: one line, exit 1, nothing left behind. */
+Test(record_live, missing_command_is_reported, .timeout = 120)
+{
+	const char *bin = env_or_fail("WC_BIN");
+	const char *tmp = env_or_fail("WC_TMP");
+	char file[512];
+	char *argv[] = { (char *)bin, "record", "-o", file, "--",
+			 "/nonexistent/command", "arg", NULL };
+	char *err;
+
+	if (!can_record())
+		cr_skip_test("needs root and tracefs");
+	snprintf(file, sizeof(file), "%s/nocmd.trace.dat", tmp);
+	unlink(file);
+	cr_assert_eq(run(argv, NULL, NULL, &err), 1);
+	cr_assert_str_eq(err, "waitchain: /nonexistent/command: cannot run command: "
+			 "No such file or directory\n");
+	cr_assert_neq(access(file, F_OK), 0, "no output expected");
+	assert_no_leftovers(file);
 	free(err);
 }

@@ -55,3 +55,22 @@ Test(schema, every_column_is_documented)
 	free(doc_path);
 	free(path);
 }
+
+Test(schema, doc_is_up_to_date)
+{
+	char *gen = wc_test_path("%s/tools/gen-schema-doc.py", wc_test_source());
+	char *doc_path = wc_test_path("%s/docs/schema.md", wc_test_source());
+	char *doc = wc_test_read_file(doc_path, NULL);
+	char *argv[] = { "python3", gen, NULL };
+	struct wc_run r;
+
+	cr_assert(doc);
+	cr_assert_eq(wc_run_program(&r, NULL, "python3", argv), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_expect_str_eq(r.out, doc,
+			 "docs/schema.md is stale: python3 tools/gen-schema-doc.py > docs/schema.md");
+	wc_run_free(&r);
+	free(doc);
+	free(doc_path);
+	free(gen);
+}
