@@ -45,9 +45,37 @@ struct srow {
 	int uncertain;
 };
 
+/*
+ * Concurrent waiters of one holder interval each ask for the holder's
+ * states over that interval clipped to their own block (~10 chain rows
+ * per futex block come from such copies): the states of the last few
+ * holder intervals are kept, and a request inside one of them is served
+ * from memory instead of an indexed query (bench/PROFILE.md, "After").
+ * Bounded: STATE_CACHE intervals, each no more rows than one query.
+ */
+#define STATE_CACHE 4
+struct state_cache {
+	int64_t utid;		/* 0 = empty */
+	uint64_t from, to;
+	struct srow *rows;	/* owned */
+	size_t n;
+};
+
+/* What a block is, for sub-block expansion (direct-mapped by id). */
+#define BLOCK_CACHE 1024
+struct block_info {
+	int64_t block;		/* -1 = empty */
+	int is_futex, expand;
+	uint64_t uaddr;
+	int64_t pid;
+};
+
 struct chainq {
 	struct actx *c;
 	sqlite3_stmt *q_holders, *q_states, *q_block, *ins;
+	struct state_cache sc[STATE_CACHE];
+	unsigned sc_next;
+	struct block_info *bc;	/* BLOCK_CACHE entries, NULL: no cache */
 	int64_t root_id;
 	int32_t path[72];
 	int npath;
@@ -144,6 +172,67 @@ static int fetch_states(struct chainq *q, int64_t utid, uint64_t from,
 	return rc == SQLITE_DONE ? 0 : actx_dberr(q->c, "thread_state");
 }
 
+/* The states of UTID overlapping [F, T), inside the holder interval
+ * [HFROM, HTO), as fetch_states(UTID, F, T) would return them (caller
+ * frees *OUT), through the cache of holder intervals.  thread_state rows
+ * of one thread do not overlap, so filtering the interval's rows gives
+ * the same rows as the query. */
+static int cached_states(struct chainq *q, int64_t utid, uint64_t hfrom,
+			 uint64_t hto, uint64_t f, uint64_t t,
+			 struct srow **out, size_t *n)
+{
+	struct state_cache *e = NULL;
+	uint64_t s0 = f;
+	size_t k, m = 0;
+	int rc;
+
+	if (hfrom > f)
+		hfrom = f;
+	if (hto < t)
+		hto = t;
+	for (k = 0; k < STATE_CACHE; k++)
+		if (q->sc[k].utid == utid && q->sc[k].from <= f &&
+		    t <= q->sc[k].to) {
+			e = &q->sc[k];
+			break;
+		}
+	if (!e) {
+		e = &q->sc[q->sc_next++ % STATE_CACHE];
+		free(e->rows);
+		e->rows = NULL;
+		e->n = 0;
+		e->utid = 0;
+		rc = fetch_states(q, utid, hfrom, hto, &e->rows, &e->n);
+		if (rc)
+			return rc;
+		e->utid = utid;
+		e->from = hfrom;
+		e->to = hto;
+	}
+	*out = NULL;
+	*n = 0;
+	for (k = 0; k < e->n && e->rows[k].start <= f; k++)
+		s0 = e->rows[k].start;
+	for (k = 0; k < e->n; k++) {
+		const struct srow *r = &e->rows[k];
+
+		if (r->start >= s0 && r->start < t && r->end > f)
+			m++;
+	}
+	if (!m)
+		return 0;
+	*out = malloc(m * sizeof(**out));
+	if (!*out)
+		return wc_err(q->c->err, WC_ENOMEM, q->c->path, "out of memory");
+	for (k = 0; k < e->n; k++) {
+		const struct srow *r = &e->rows[k];
+
+		if (r->start >= s0 && r->start < t && r->end > f)
+			(*out)[(*n)++] = *r;
+	}
+	return 0;
+}
+
 struct chain_row {
 	int64_t parent_id;	/* -1 NULL */
 	int depth;
@@ -193,8 +282,16 @@ static int sub_block_info(struct chainq *q, int64_t block, int *is_futex,
 			  uint64_t *uaddr, int64_t *pid, int *expand)
 {
 	sqlite3_stmt *st = q->q_block;
+	struct block_info *bi = q->bc ? &q->bc[(uint64_t)block % BLOCK_CACHE] : NULL;
 	int rc;
 
+	if (bi && bi->block == block) {
+		*is_futex = bi->is_futex;
+		*expand = bi->expand;
+		*uaddr = bi->uaddr;
+		*pid = bi->pid;
+		return 0;
+	}
 	*is_futex = *expand = 0;
 	sqlite3_bind_int64(st, 1, block);
 	rc = sqlite3_step(st);
@@ -208,6 +305,10 @@ static int sub_block_info(struct chainq *q, int64_t block, int *is_futex,
 		*pid = col64(st, 2, -1);
 		*expand = *is_futex && (!kind || strcmp(kind, "condvar") != 0);
 		rc = SQLITE_DONE;
+		if (bi)
+			*bi = (struct block_info){ .block = block,
+				.is_futex = *is_futex, .expand = *expand,
+				.uaddr = *uaddr, .pid = *pid };
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : actx_dberr(q->c, "block");
@@ -258,7 +359,8 @@ static int expand(struct chainq *q, const struct hrow *h, size_t nh,
 			}
 			continue;
 		}
-		rc = fetch_states(q, h[i].utid, f, t, &s, &ns);
+		rc = cached_states(q, h[i].utid, h[i].from, h[i].to, f, t,
+				   &s, &ns);
 		for (size_t k = 0; !rc && k < ns; k++) {
 			uint64_t sf = s[k].start > f ? s[k].start : f;
 			uint64_t se = s[k].end < t ? s[k].end : t;
@@ -348,6 +450,9 @@ int chains_run(struct actx *c)
 
 	memset(&q, 0, sizeof(q));
 	q.c = c;
+	q.bc = malloc(BLOCK_CACHE * sizeof(*q.bc));
+	for (size_t k = 0; q.bc && k < BLOCK_CACHE; k++)
+		q.bc[k].block = -1;
 	if ((rc = wc_db_prepare(c->db, c->path,
 				"SELECT holder_tid, holder_utid, from_ns, to_ns, certainty"
 				" FROM block_holder WHERE block_id = ?1 ORDER BY seq",
@@ -409,5 +514,8 @@ out:
 	sqlite3_finalize(q.q_states);
 	sqlite3_finalize(q.q_block);
 	sqlite3_finalize(q.ins);
+	for (size_t k = 0; k < STATE_CACHE; k++)
+		free(q.sc[k].rows);
+	free(q.bc);
 	return rc;
 }

@@ -6,8 +6,10 @@
  *   1. find tracefs (WC_TRACEFS or the mounted one; mount it if root and
  *      it is not), check we may create an instance, check every event
  *      exists, and say precisely what is missing otherwise;
- *   2. create the private instance "waitchain-<our pid>": per-CPU buffer
- *      size, trace_clock 'mono', option stacktrace (--stacks), pid filter
+ *   2. remove instances "waitchain-<pid>" whose recorder is gone (killed
+ *      with SIGKILL: no cleanup ran), then create the private instance
+ *      "waitchain-<our pid>": per-CPU buffer size, trace_clock 'mono',
+ *      option stacktrace (--stacks), pid filter
  *      (set_event_pid + option event-fork, so threads created later
  *      follow), the events;
  *   3. start CMD (held on a pipe until tracing is on, so its first
@@ -27,9 +29,13 @@
  * inside libtracefs; the data goes to disk as it comes.  Disk: the raw
  * data twice at most (temporary files, then the compressed trace.dat).
  *
- * The system's tracing is left alone: nothing is written outside our
- * instance, and in particular not /proc/sys/kernel/ftrace_enabled nor
- * set_ftrace_filter (sandboxes refuse those).
+ * The system's tracing is left alone: besides mounting tracefs when it is
+ * not mounted and removing instances of recorders that are gone, nothing
+ * is written outside our instance, in particular not
+ * /proc/sys/kernel/ftrace_enabled nor set_ftrace_filter (sandboxes refuse
+ * those).  (libtracecmd, like trace-cmd record, lowers
+ * /proc/sys/kernel/kptr_restrict while it copies /proc/kallsyms into the
+ * file, and restores it.)
  */
 #include <errno.h>
 #include <fcntl.h>

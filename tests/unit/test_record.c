@@ -140,7 +140,12 @@ static int have_program(const char *program)
 	return run(argv, NULL, NULL, NULL) == 0;
 }
 
-/* 1 if some tracing instance named waitchain-* exists. */
+/*
+ * 1 if a tracing instance waitchain-PID of a process that is gone exists:
+ * what a recorder that did not clean up leaves.  Instances of live
+ * recorders (other runs of this suite on the same machine) do not count,
+ * nor the one stale_instances_are_removed creates on purpose.
+ */
 static int instance_left(void)
 {
 	DIR *d = opendir(TRACEFS "/instances");
@@ -149,9 +154,18 @@ static int instance_left(void)
 
 	if (!d)
 		return 0;
-	while ((e = readdir(d)))
-		if (strncmp(e->d_name, "waitchain-", 10) == 0)
+	while ((e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "waitchain-", 10) != 0)
+			continue;
+		pid = strtol(e->d_name + 10, &end, 10);
+		if (*end || pid <= 0 || pid >= 2000000000L)
+			continue;
+		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 			found = 1;
+	}
 	closedir(d);
 	return found;
 }
@@ -582,8 +596,7 @@ Test(record_live, stale_instances_are_removed, .timeout = 120)
 {
 	const char *bin = env_or_fail("WC_BIN");
 	const char *tmp = env_or_fail("WC_TMP");
-	const char *dead = TRACEFS "/instances/waitchain-2147480000";
-	const char *live = TRACEFS "/instances/waitchain-1";
+	char dead[128], live[128], dead_msg[128];
 	char file[512];
 	char *argv[] = { (char *)bin, "record", "-o", file, "-d", "0.1", NULL };
 	int live_left, dead_left, rc;
@@ -591,6 +604,15 @@ Test(record_live, stale_instances_are_removed, .timeout = 120)
 
 	if (!can_record())
 		cr_skip_test("needs root and tracefs");
+	/* names of our own: other runs of this suite may run at the same
+	 * time; no pid reaches 2000000000 (pid_max is at most 2^22), and this
+	 * test process is alive */
+	snprintf(dead, sizeof(dead), TRACEFS "/instances/waitchain-%ld",
+		 2000000000L + (long)getpid());
+	snprintf(live, sizeof(live), TRACEFS "/instances/waitchain-%ld",
+		 (long)getpid());
+	snprintf(dead_msg, sizeof(dead_msg),
+		 "removed the tracing instance waitchain-%ld", 2000000000L + (long)getpid());
 	snprintf(file, sizeof(file), "%s/stale.trace.dat", tmp);
 	rmdir(dead);
 	rmdir(live);
@@ -604,7 +626,7 @@ Test(record_live, stale_instances_are_removed, .timeout = 120)
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert(!dead_left, "the dead recorder's instance is still there");
 	cr_assert(live_left, "the instance of a live process was removed");
-	cr_assert(strstr(err, "removed the tracing instance waitchain-2147480000"), "%s", err);
+	cr_assert(strstr(err, dead_msg), "%s", err);
 	free(err);
 }
 
