@@ -4,8 +4,9 @@
  *
  * Input: the event tables (schema/020_events.sql), each read by one
  * cursor in seq order (rows are stored in seq order; the futex table is
- * read twice, by enter_seq and by exit_seq, through the indexes of
- * schema/091_analysis_indexes.sql).  The cursors are merged by seq (a
+ * read twice: by id, which is assigned in enter order, and by exit_seq
+ * through the index of schema/091_analysis_indexes.sql).  The cursors
+ * are merged by seq (a
  * linear pick among ten cursors), so the replay is exactly the capture's
  * order and costs O(events) plus the index walks.
  *
@@ -86,7 +87,7 @@ static const char *const cur_sql[CUR_COUNT] = {
 		" ORDER BY rowid",
 	[CUR_FENTER] = "SELECT enter_seq, enter_ns, cpu, id, tid, uaddr, cmd, val,"
 		" uaddr2, syscall FROM futex WHERE enter_seq IS NOT NULL"
-		" ORDER BY enter_seq",
+		" ORDER BY id",	/* ids follow enter order: a rowid scan */
 	[CUR_FEXIT] = "SELECT exit_seq, exit_ns, enter_seq, id, tid, ret FROM futex"
 		" WHERE exit_seq IS NOT NULL ORDER BY exit_seq",
 	[CUR_KVM] = "SELECT seq, ts, cpu, tid, kind FROM kvm_event ORDER BY rowid",

@@ -1287,6 +1287,8 @@ static int emit_counts(struct perf_reader *r)
 		rc = meta_u64(r, "perf_samples_undecoded", r->bad_payloads);
 	if (!rc && r->late_events)
 		rc = meta_u64(r, "perf_late_events", r->late_events);
+	if (!rc && r->bad_formats)
+		rc = meta_u64(r, "perf_bad_event_formats", r->bad_formats);
 	if (!rc && r->late_events)
 		rc = perf_warn(r, "perf.data: records older than "
 				   "already delivered ones (FINISHED_ROUND broken): "

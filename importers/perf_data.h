@@ -279,6 +279,7 @@ struct perf_reader {
 	uint64_t cpu_last_ts[PERF_LOST_CPUS];
 	uint64_t late_events;		/* older than what was already flushed */
 	uint64_t bad_payloads;
+	uint64_t bad_formats;		/* event formats not handed to tep */
 };
 
 /* --- perf_data.c ------------------------------------------------------- */

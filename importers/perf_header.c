@@ -26,6 +26,7 @@
  * bytes that hold it before use; counts are capped (PERF_MAX_*) so that
  * nothing allocates more than the capture could describe.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,30 +303,207 @@ static char *dup_bytes(const unsigned char *p, size_t len)
 	return s;
 }
 
+/* --- event formats ------------------------------------------------------ */
+
 /*
- * Hands one event format (TEXT, LEN bytes, system SYS) to libtraceevent,
- * with its "print fmt:" replaced by a trivial one: we read fields, never
- * print, and libtraceevent 1.7's print-format parser dereferences NULL on
- * some hostile formats (found by fuzz_perf_data).  Returns 0 or -WC_ENOMEM.
+ * Event formats are text from the capture, and libtraceevent 1.7's format
+ * parser dereferences NULL or reads out of bounds on some malformed ones
+ * (found by fuzz_perf_data: bad print formats, garbage in array sizes).
+ * So we never hand it capture text: we parse the part we need with a strict
+ * grammar and give libtraceevent a canonical rewrite of it:
+ *
+ *   name: IDENT
+ *   ID: DIGITS
+ *   format:
+ *   \tfield:DECL;\toffset:N;\tsize:N;\tsigned:N;     (common fields)
+ *   (empty line)
+ *   \tfield:DECL;\toffset:N;\tsize:N;\tsigned:N;     (event fields)
+ *   print fmt: "-"                                   (we never print)
+ *
+ * DECL is 2..8 space-separated tokens, each an identifier or "*",
+ * optionally followed by one "[...]" of identifier characters.  A format
+ * that does not fit is dropped (its events stay undecoded, as in perf when
+ * a format fails to parse).
+ */
+
+/* Span of the line at *pos in TEXT/LEN (without '\n'); advances *pos. */
+static int next_line(const unsigned char *text, size_t len, size_t *pos,
+		     const unsigned char **line, size_t *llen)
+{
+	if (*pos >= len)
+		return 0;
+	const unsigned char *nl = memchr(text + *pos, '\n', len - *pos);
+	size_t end = nl ? (size_t)(nl - text) : len;
+	*line = text + *pos;
+	*llen = end - *pos;
+	*pos = nl ? end + 1 : len;
+	return 1;
+}
+
+static int is_ident_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/* 1 if [P, P+N) starts with the literal S; advances *P and *N. */
+static int eat(const unsigned char **p, size_t *n, const char *lit)
+{
+	size_t l = strlen(lit);
+	if (*n < l || memcmp(*p, lit, l))
+		return 0;
+	*p += l;
+	*n -= l;
+	return 1;
+}
+
+/* A decimal number of at most 6 digits (offsets and sizes < 1e6). */
+static int eat_num(const unsigned char **p, size_t *n, unsigned *v)
+{
+	size_t k = 0;
+	*v = 0;
+	while (k < *n && k < 7 && (*p)[k] >= '0' && (*p)[k] <= '9')
+		*v = *v * 10 + (unsigned)((*p)[k++] - '0');
+	if (!k || k > 6)
+		return 0;
+	*p += k;
+	*n -= k;
+	return 1;
+}
+
+/* DECL of a field line (see above); D/N is the text up to the ';'. */
+static int valid_decl(const unsigned char *d, size_t n)
+{
+	int tokens = 0;
+	size_t i = 0;
+	if (n == 0 || n > 128)
+		return 0;
+	while (i < n) {
+		if (d[i] == ' ') {
+			i++;
+			continue;
+		}
+		if (d[i] == '*') {
+			i++;
+		} else {
+			size_t st = i;
+			while (i < n && is_ident_char(d[i]))
+				i++;
+			if (i == st)
+				return 0;
+			if (i < n && d[i] == '[') {
+				i++;
+				while (i < n && is_ident_char(d[i]))
+					i++;
+				if (i >= n || d[i] != ']')
+					return 0;
+				i++;
+			}
+		}
+		if (i < n && d[i] != ' ')
+			return 0;
+		if (++tokens > 8)
+			return 0;
+	}
+	return tokens >= 2;
+}
+
+/*
+ * Rewrites format TEXT/LEN into OUT (at least LEN + 32 bytes) in canonical
+ * form; returns its length, or 0 if the format does not fit the grammar.
+ */
+static size_t canon_format(const unsigned char *text, size_t len, char *out)
+{
+	size_t pos = 0, o = 0, llen;
+	const unsigned char *line;
+	unsigned num;
+	int fields = 0, group2 = 0;
+
+	/* name: IDENT */
+	if (!next_line(text, len, &pos, &line, &llen) || !eat(&line, &llen, "name: ") ||
+	    !llen || llen > 128)
+		return 0;
+	for (size_t i = 0; i < llen; i++)
+		if (!is_ident_char(line[i]))
+			return 0;
+	o += (size_t)sprintf(out + o, "name: %.*s\n", (int)llen, (const char *)line);
+	/* ID: DIGITS */
+	if (!next_line(text, len, &pos, &line, &llen) || !eat(&line, &llen, "ID: ") ||
+	    !eat_num(&line, &llen, &num) || llen)
+		return 0;
+	o += (size_t)sprintf(out + o, "ID: %u\n", num);
+	if (!next_line(text, len, &pos, &line, &llen) || !eat(&line, &llen, "format:") ||
+	    llen)
+		return 0;
+	o += (size_t)sprintf(out + o, "format:\n");
+	while (next_line(text, len, &pos, &line, &llen)) {
+		if (!llen) {
+			/* the first blank line after fields ends the common
+			 * fields; later ones are dropped */
+			if (fields && !group2) {
+				out[o++] = '\n';
+				group2 = 1;
+			}
+			continue;
+		}
+		if (eat(&line, &llen, "print fmt:"))
+			break;
+		unsigned off, size, sgn = 0;
+		if (!eat(&line, &llen, "\tfield:"))
+			return 0;
+		const unsigned char *semi = memchr(line, ';', llen);
+		if (!semi || !valid_decl(line, (size_t)(semi - line)))
+			return 0;
+		const unsigned char *decl = line;
+		size_t dlen = (size_t)(semi - line);
+		line = semi;
+		llen -= dlen;
+		if (!eat(&line, &llen, ";\toffset:") || !eat_num(&line, &llen, &off) ||
+		    !eat(&line, &llen, ";\tsize:") || !eat_num(&line, &llen, &size) ||
+		    !eat(&line, &llen, ";"))
+			return 0;
+		if (eat(&line, &llen, "\tsigned:") &&
+		    (!eat_num(&line, &llen, &sgn) || sgn > 1 || !eat(&line, &llen, ";")))
+			return 0;
+		while (llen && (*line == ' ' || *line == '\t')) {
+			line++;
+			llen--;
+		}
+		if (llen)
+			return 0;
+		o += (size_t)sprintf(out + o, "\tfield:%.*s;\toffset:%u;\tsize:%u;\tsigned:%u;\n",
+				     (int)dlen, (const char *)decl, off, size, sgn);
+		fields++;
+	}
+	if (!fields)
+		return 0;
+	if (!group2)
+		out[o++] = '\n';
+	o += (size_t)sprintf(out + o, "\nprint fmt: \"-\"\n");
+	return o;
+}
+
+/*
+ * Hands one event format (TEXT, LEN bytes, system SYS) to libtraceevent
+ * in canonical form (see above); a format that does not fit is counted and
+ * skipped.  Returns 0 or -WC_ENOMEM.
  */
 static int parse_format(struct perf_reader *r, const unsigned char *text,
 			size_t len, const char *sys)
 {
-	static const char trivial[] = "print fmt: \"-\"\n";
-	size_t keep = len;
-	for (size_t i = 0; i + 10 <= len; i++) {
-		if ((i == 0 || text[i - 1] == '\n') &&
-		    !memcmp(text + i, "print fmt:", 10)) {
-			keep = i;
-			break;
-		}
-	}
-	char *copy = malloc(keep + sizeof(trivial));
+	/* canonical lines are never longer than the originals, except for
+	 * "signed:0;" added to lines without it (10 bytes each) */
+	size_t cap = len * 2 + 64;
+	char *copy = malloc(cap);
 	if (!copy)
 		return wc_err(r->err, WC_ENOMEM, r->path, "out of memory");
-	memcpy(copy, text, keep);
-	memcpy(copy + keep, trivial, sizeof(trivial));
-	tep_parse_event(r->tep, copy, keep + sizeof(trivial) - 1, sys);
+	size_t n = canon_format(text, len, copy);
+	if (n) {
+		assert(n < cap);
+		tep_parse_event(r->tep, copy, n, sys);
+	} else {
+		r->bad_formats++;
+	}
 	free(copy);
 	return 0;
 }
@@ -446,7 +624,9 @@ int perf_header_tracing_data(struct perf_reader *r, const unsigned char *buf,
 				}
 				/* a format libtraceevent cannot parse only
 				 * makes that event undecodable, as in perf */
-				if ((rc = parse_format(r, buf + c.pos, (size_t)sz, sys)))
+				/* ftrace's own formats are never sampled by perf */
+				if (pass == 1 &&
+				    (rc = parse_format(r, buf + c.pos, (size_t)sz, sys)))
 					goto out;
 				c.pos += (size_t)sz;
 			}

@@ -466,7 +466,7 @@ static int check_chunks(struct ctx *x, const char *bname, int cpu,
 			 0 };
 	uint64_t count, i, upos = 0;
 	unsigned char *u;
-	uint64_t ulen;
+	uint64_t ulen = 0;
 	int rc;
 
 	if (size == 0)

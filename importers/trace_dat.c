@@ -67,7 +67,9 @@
 #include <string.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +140,8 @@ struct tdat_stream {
 	int cpu;			/* index for tracecmd_read_data() */
 	uint32_t order;			/* tie-break: lower first */
 	int started, eof;
+	const void *last_data;		/* address of its last record (not
+					 * dereferenced: release_behind()) */
 	struct pend *q;			/* ring of PEND_MAX */
 	int qhead, qlen;
 	uint64_t prev_ts;		/* ts of the previous record */
@@ -174,6 +178,11 @@ struct tdat_state {
 	uint64_t type_count[WC_EV_TYPE_COUNT + 1];
 	uint64_t kstacks, orphan_kstacks, missed_reports;
 	uint64_t delivered, total_events;
+	/* the file libtracecmd maps (release_behind()) */
+	int map_known;
+	dev_t map_dev;
+	ino_t map_ino;
+	uint64_t nread;			/* records read by the streams */
 	/* salvage: a CPU stream whose data runs past the real end of the
 	 * file; events of other streams newer than cut_ts are held back so
 	 * that the import is a prefix (by time) of the intact one */
@@ -572,7 +581,14 @@ static int open_lib(struct tdat_state *st, int srcfd, struct wc_error *err)
 {
 	struct stdout_guard g;
 	const char *clock;
+	struct stat sb;
 	int rc, fd, i, n;
+
+	if (fstat(srcfd, &sb) == 0) {
+		st->map_known = 1;
+		st->map_dev = sb.st_dev;
+		st->map_ino = sb.st_ino;
+	}
 
 	/* libtracecmd keeps reading from the fd's current position and
 	 * closes it: hand it a duplicate positioned at 0. */
@@ -962,6 +978,59 @@ static int check_interrupt(struct tdat_state *st, struct wc_error *err)
 	return 0;
 }
 
+/*
+ * Peak RSS: libtracecmd 3.1 mmap()s each CPU's data in large chunks
+ * (page_map_size, up to the CPU's whole section) and keeps a chunk until
+ * the CPU leaves it, so every page read stays resident: a 470 MiB
+ * trace.dat took 660 MiB.  Every POLL_EVERY records, the pages of those
+ * mappings more than a page behind a stream's last record (AT[0..N-1])
+ * are dropped with MADV_DONTNEED (behind the slowest stream inside each
+ * mapping).  Only read-only private mappings of
+ * our own file are touched (found in /proc/self/maps by device and
+ * inode): for those, dropping a page only means it is read again from
+ * the page cache if libtracecmd ever comes back to it, so this cannot
+ * change what is read.  Best effort: without /proc nothing is dropped.
+ */
+static void release_behind(const struct tdat_state *st, const void *const *at,
+			   int n)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	char line[512];
+	FILE *f;
+
+	if (!st->map_known || pg == 0 || (pg & (pg - 1)))
+		return;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, mnr;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms,
+			   &off, &maj, &mnr, &ino) != 7 ||
+		    strcmp(perms, "r--p") != 0 || ino != (unsigned long)st->map_ino ||
+		    maj != major(st->map_dev) || mnr != minor(st->map_dev))
+			continue;
+		uintptr_t cut = UINTPTR_MAX;
+
+		/* streams sharing a mapping: keep from the slowest one */
+		for (int i = 0; i < n; i++) {
+			uintptr_t a = (uintptr_t)at[i];
+
+			if (a >= lo && a < hi && a < cut)
+				cut = a;
+		}
+		if (cut == UINTPTR_MAX)
+			continue;
+		cut &= ~(pg - 1);
+		if (cut - lo > pg)
+			madvise((void *)lo, cut - pg - lo, MADV_DONTNEED);
+	}
+	fclose(f);
+}
+
 /* Counts the events of every buffer (one pass of record headers). */
 static int count_events(struct tdat_state *st, struct wc_error *err)
 {
@@ -979,14 +1048,18 @@ static int count_events(struct tdat_state *st, struct wc_error *err)
 			while (r && !past_real_end(st, r)) {
 				int id = wc_tep_events_id(st->te, r->data,
 							  (size_t)r->size);
+				const void *at = r->data;
+
 				if (!wc_tep_events_is_kernel_stack(st->te, id))
 					b->nevents++;
 				else
 					b->nkstacks++;
 				tracecmd_free_record(r);
-				if (!(++seen % POLL_EVERY) &&
-				    (rc = check_interrupt(st, err)))
-					return rc;
+				if (!(++seen % POLL_EVERY)) {
+					release_behind(st, &at, 1);
+					if ((rc = check_interrupt(st, err)))
+						return rc;
+				}
 				r = tracecmd_read_data(b->h, cpu);
 			}
 			tracecmd_free_record(r);
@@ -1263,6 +1336,16 @@ static int stream_read_one(struct tdat_state *st, struct tdat_stream *s,
 	}
 	s->prev_ts = r->ts;
 	s->have_prev = 1;
+	s->last_data = r->data;
+	if (!(++st->nread % POLL_EVERY)) {
+		const void *at[64];
+		int n = 0;
+
+		for (int i = 0; i < st->nstreams && n < 64; i++)
+			if (st->streams[i].last_data)
+				at[n++] = st->streams[i].last_data;
+		release_behind(st, at, n);
+	}
 	id = wc_tep_events_id(st->te, r->data, (size_t)r->size);
 	if (wc_tep_events_is_kernel_stack(st->te, id)) {
 		attach_stack(st, s, r);

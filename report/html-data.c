@@ -131,6 +131,21 @@ static int db_error(struct data *d, const char *what)
 		      sqlite3_errmsg(d->db));
 }
 
+/*
+ * The result of a loop stepping a report query: RC is its last value,
+ * SQLITE_DONE when every row was read, another SQLite code when stepping
+ * failed, 0 or a negative WC_E* code from the loop body.  Returns 0, the
+ * db_error() of WHAT, or RC unchanged, respectively.
+ */
+static int step_end(struct data *d, int rc, const char *what)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc > 0)
+		return db_error(d, what);
+	return rc;
+}
+
 /* Prepares SQL into *ST (caller finalizes). 0 or -WC_EDB. */
 static int prepare(struct data *d, const char *sql, sqlite3_stmt **st)
 {
@@ -212,6 +227,17 @@ static int thr_idx(struct data *d, int64_t utid)
 	return t->idx;
 }
 
+/* thr_idx() of the utid in column I of ST into *IDX (-1 when the column is
+ * NULL or the thread unknown).  0, or -WC_ENOMEM (recorded by thr_idx()). */
+static int col_thr_idx(struct data *d, sqlite3_stmt *st, int i, int64_t *idx)
+{
+	*idx = -1;
+	if (sqlite3_column_type(st, i) != SQLITE_NULL &&
+	    (*idx = thr_idx(d, sqlite3_column_int64(st, i))) < -1)
+		return -WC_ENOMEM;
+	return 0;
+}
+
 /* Reads the whole thread table into d->thr, sorted by utid (a few
  * thousand rows even for system-wide captures). */
 static int load_threads(struct data *d)
@@ -242,10 +268,7 @@ static int load_threads(struct data *d)
 		d->nthr++;
 		rc = 0;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading threads");
+	rc = step_end(d, rc, "reading threads");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -295,10 +318,7 @@ static int lanes_from(struct data *d, const char *sql, const char *kind)
 					(uint64_t)sqlite3_column_int64(st, 2);
 		}
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "choosing timeline threads");
+	rc = step_end(d, rc, "choosing timeline threads");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -340,10 +360,7 @@ static int choose_lanes(struct data *d, const struct wc_report_options *opt)
 			if (rc)
 				break;
 		}
-		if (rc == SQLITE_DONE)
-			rc = 0;
-		else if (rc > 0)
-			rc = db_error(d, "reading --thread");
+		rc = step_end(d, rc, "reading --thread");
 		sqlite3_finalize(st);
 	}
 	return rc;
@@ -454,10 +471,9 @@ static int read_intervals(struct data *d)
 					  sqlite3_column_int(st, 6),
 					  sqlite3_column_type(st, 7) != SQLITE_NULL));
 	}
-	if (rc == SQLITE_DONE)
+	rc = step_end(d, rc, "reading thread_state");
+	if (!rc)
 		rc = l ? lane_flush(d, l) : 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading thread_state");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -507,10 +523,7 @@ static int read_vcpu_blocks(struct data *d)
 		l->gdur[l->ngdur++] = dur;
 		l->hist[hist_bucket(dur)]++;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading vCPU blocks");
+	rc = step_end(d, rc, "reading vCPU blocks");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -583,6 +596,21 @@ static int64_t block_pos(struct data *d, int64_t id)
 	return -1;
 }
 
+/*
+ * Appends the member ,"NAME":{"n":N,"b":"..."} of a packed row list:
+ * N rows whose varints are BIN, base64-encoded (report.js decodes it).
+ * 0, or nomem(d).
+ */
+static int packed_member(struct data *d, struct wc_buf *out, const char *name,
+			 size_t n, const struct wc_buf *bin)
+{
+	if (wc_buf_printf(out, ",\n\"%s\":{\"n\":%zu,\"b\":\"", name, n) ||
+	    wc_html_base64(out, bin->data, bin->len) ||
+	    wc_buf_adds(out, "\"}"))
+		return nomem(d);
+	return 0;
+}
+
 /* Global-mutex blocks of lane threads -> "blocks" member. */
 static int write_blocks(struct data *d, struct wc_buf *out)
 {
@@ -610,11 +638,8 @@ static int write_blocks(struct data *d, struct wc_buf *out)
 			rc = -WC_ENOMEM;
 			break;
 		}
-		if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
-		    (waker = thr_idx(d, sqlite3_column_int64(st, 5))) < -1) {
-			rc = -WC_ENOMEM;
+		if ((rc = col_thr_idx(d, st, 5, &waker)))
 			break;
-		}
 		if ((rc = grow((void **)&d->bids, &d->capb, d->nb,
 			       sizeof(*d->bids), d)))
 			break;
@@ -643,15 +668,10 @@ static int write_blocks(struct data *d, struct wc_buf *out)
 		prev_id = id;
 		prev_start = s;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading global-mutex blocks");
+	rc = step_end(d, rc, "reading global-mutex blocks");
 	sqlite3_finalize(st);
-	if (!rc && (wc_buf_printf(out, ",\n\"blocks\":{\"n\":%zu,\"b\":\"", d->nb) ||
-		    wc_html_base64(out, bin.data, bin.len) ||
-		    wc_buf_adds(out, "\"}")))
-		rc = nomem(d);
+	if (!rc)
+		rc = packed_member(d, out, "blocks", d->nb, &bin);
 	wc_buf_free(&bin);
 	return rc;
 }
@@ -703,11 +723,8 @@ static int write_holder_rows(struct data *d, struct wc_buf *out)
 		rc = 0;
 		if (pos < 0)
 			continue;
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-		    (th = thr_idx(d, sqlite3_column_int64(st, 1))) < -1) {
-			rc = -WC_ENOMEM;
+		if ((rc = col_thr_idx(d, st, 1, &th)))
 			break;
-		}
 		from = sqlite3_column_int64(st, 2) - d->t0;
 		to = sqlite3_column_int64(st, 3) - d->t0;
 		if (pos != prev || !n)
@@ -726,15 +743,10 @@ static int write_holder_rows(struct data *d, struct wc_buf *out)
 		prev_end = to > from ? to : from;
 		n++;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading block_holder");
+	rc = step_end(d, rc, "reading block_holder");
 	sqlite3_finalize(st);
-	if (!rc && (wc_buf_printf(out, ",\n\"holders\":{\"n\":%zu,\"b\":\"", n) ||
-		    wc_html_base64(out, bin.data, bin.len) ||
-		    wc_buf_adds(out, "\"}")))
-		rc = nomem(d);
+	if (!rc)
+		rc = packed_member(d, out, "holders", n, &bin);
 	wc_buf_free(&bin);
 	return rc;
 }
@@ -760,11 +772,8 @@ static int write_chain_rows(struct data *d, struct wc_buf *out)
 		rc = 0;
 		if (pos < 0)
 			continue;
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
-		    (th = thr_idx(d, sqlite3_column_int64(st, 2))) < -1) {
-			rc = -WC_ENOMEM;
+		if ((rc = col_thr_idx(d, st, 2, &th)))
 			break;
-		}
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL &&
 		    (fx = futex_ref(d, col_i64(st, 7, -1),
 				    sqlite3_column_int64(st, 8))) < 0) {
@@ -793,15 +802,10 @@ static int write_chain_rows(struct data *d, struct wc_buf *out)
 		prev_end = to > from ? to : from;
 		n++;
 	}
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading chain");
+	rc = step_end(d, rc, "reading chain");
 	sqlite3_finalize(st);
-	if (!rc && (wc_buf_printf(out, ",\n\"chain\":{\"n\":%zu,\"b\":\"", n) ||
-		    wc_html_base64(out, bin.data, bin.len) ||
-		    wc_buf_adds(out, "\"}")))
-		rc = nomem(d);
+	if (!rc)
+		rc = packed_member(d, out, "chain", n, &bin);
 	wc_buf_free(&bin);
 	return rc;
 }
@@ -826,10 +830,9 @@ static int write_kv(struct data *d, struct wc_buf *out, const char *name,
 			rc = nomem(d);
 		first = 0;
 	}
-	if (rc == SQLITE_DONE)
+	rc = step_end(d, rc, name);
+	if (!rc)
 		rc = wc_buf_addc(out, '}') ? nomem(d) : 0;
-	else if (rc > 0)
-		rc = db_error(d, name);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -881,10 +884,9 @@ static int write_rows(struct data *d, struct wc_buf *out, const char *name,
 			rc = nomem(d);
 		first = 0;
 	}
-	if (rc == SQLITE_DONE)
+	rc = step_end(d, rc, name);
+	if (!rc)
 		rc = wc_buf_addc(out, ']') ? nomem(d) : 0;
-	else if (rc > 0)
-		rc = db_error(d, name);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -988,10 +990,9 @@ static int write_stacks(struct data *d, struct wc_buf *out)
 				rc = nomem(d);
 			first = 0;
 		}
-		if (rc == SQLITE_DONE)
+		rc = step_end(d, rc, "reading stack frames");
+		if (!rc)
 			rc = wc_buf_addc(out, ']') ? nomem(d) : 0;
-		else if (rc > 0)
-			rc = db_error(d, "reading stack frames");
 	}
 	if (!rc && wc_buf_addc(out, ']'))
 		rc = nomem(d);
@@ -1025,10 +1026,9 @@ static int write_top_stacks(struct data *d, struct wc_buf *out)
 			rc = nomem(d);
 		first = 0;
 	}
-	if (rc == SQLITE_DONE)
+	rc = step_end(d, rc, "reading blocking stacks");
+	if (!rc)
 		rc = wc_buf_addc(out, ']') ? nomem(d) : 0;
-	else if (rc > 0)
-		rc = db_error(d, "reading blocking stacks");
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -151,6 +151,37 @@ static void next_event(struct writer *w)
 	w->first = 0;
 }
 
+/*
+ * Starts the next traceEvents element as an event of phase PH in category
+ * CAT (NULL: no "cat") named NAME, on the track of the pid in column PID
+ * and the tid in column TID of ST: writes {"ph":..,"name":..,"pid":P,
+ * "tid":T and leaves the object open for the caller's members.  PH, CAT
+ * and NAME are written unescaped: our constants, or a state name that
+ * sql_states restricts to its IN list.
+ */
+static void begin_event(struct writer *w, const char *ph, const char *cat,
+			const char *name, sqlite3_stmt *st, int pid, int tid)
+{
+	next_event(w);
+	fprintf(w->out, "{\"ph\":\"%s\"", ph);
+	if (cat)
+		fprintf(w->out, ",\"cat\":\"%s\"", cat);
+	fprintf(w->out, ",\"name\":\"%s\",\"pid\":", name);
+	put_int(w->out, st, pid);
+	fputs(",\"tid\":", w->out);
+	put_int(w->out, st, tid);
+}
+
+/* The ,"ts":START,"dur":END-START members of a complete slice (a reversed
+ * interval lasts 0). */
+static void put_span(FILE *out, int64_t start, int64_t end)
+{
+	fputs(",\"ts\":", out);
+	put_us(out, start);
+	fputs(",\"dur\":", out);
+	put_us(out, end > start ? end - start : 0);
+}
+
 static int prepare(struct writer *w, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(w->db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -206,11 +237,7 @@ static int write_names(struct writer *w, struct wc_perfetto_stats *stats)
 	while ((rc = step(w, st)) > 0) {
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
 			continue;	/* Perfetto names it "Process P" */
-		next_event(w);
-		fputs("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":", w->out);
-		put_int(w->out, st, 0);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 0);
+		begin_event(w, "M", NULL, "process_name", st, 0, 0);
 		fputs(",\"args\":{\"name\":", w->out);
 		put_text(w->out, st, 1);
 		fputs("}}", w->out);
@@ -223,11 +250,7 @@ static int write_names(struct writer *w, struct wc_perfetto_stats *stats)
 	if (rc < 0)
 		return rc;
 	while ((rc = step(w, st)) > 0) {
-		next_event(w);
-		fputs("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":", w->out);
-		put_int(w->out, st, 0);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 1);
+		begin_event(w, "M", NULL, "thread_name", st, 0, 1);
 		fputs(",\"args\":{\"name\":", w->out);
 		put_text(w->out, st, 2);
 		fputs("}}", w->out);
@@ -235,11 +258,7 @@ static int write_names(struct writer *w, struct wc_perfetto_stats *stats)
 		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
 			continue;
 		/* vCPU n first, in order */
-		next_event(w);
-		fputs("{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":", w->out);
-		put_int(w->out, st, 0);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 1);
+		begin_event(w, "M", NULL, "thread_sort_index", st, 0, 1);
 		fprintf(w->out, ",\"args\":{\"sort_index\":%lld}}",
 			(long long)sqlite3_column_int64(st, 3) - 1000000);
 	}
@@ -272,17 +291,11 @@ static int write_states(struct writer *w, struct wc_perfetto_stats *stats)
 		int64_t start = sqlite3_column_int64(st, 2);
 		int64_t end = sqlite3_column_int64(st, 3);
 
-		next_event(w);
-		fprintf(w->out, "{\"ph\":\"X\",\"cat\":\"state\",\"name\":\"%s\",\"pid\":",
-			state_name((const char *)sqlite3_column_text(st, 4),
-				   (const char *)sqlite3_column_text(st, 5)));
-		put_int(w->out, st, 0);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 1);
-		fputs(",\"ts\":", w->out);
-		put_us(w->out, start);
-		fputs(",\"dur\":", w->out);
-		put_us(w->out, end > start ? end - start : 0);
+		begin_event(w, "X", "state",
+			    state_name((const char *)sqlite3_column_text(st, 4),
+				       (const char *)sqlite3_column_text(st, 5)),
+			    st, 0, 1);
+		put_span(w->out, start, end);
 		fputs(",\"args\":{\"cpu\":", w->out);
 		put_int(w->out, st, 6);
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
@@ -418,16 +431,8 @@ static int write_blocks(struct writer *w, struct wc_perfetto_stats *stats)
 		int64_t start = sqlite3_column_int64(st, 3);
 		int64_t end = sqlite3_column_int64(st, 4);
 
-		next_event(w);
-		fputs("{\"ph\":\"X\",\"cat\":\"global_mutex\",\"name\":\"global mutex wait\",\"pid\":",
-		      w->out);
-		put_int(w->out, st, 1);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 2);
-		fputs(",\"ts\":", w->out);
-		put_us(w->out, start);
-		fputs(",\"dur\":", w->out);
-		put_us(w->out, end > start ? end - start : 0);
+		begin_event(w, "X", "global_mutex", "global mutex wait", st, 1, 2);
+		put_span(w->out, start, end);
 		fprintf(w->out, ",\"args\":{\"block_id\":%lld,\"futex\":", (long long)id);
 		put_addr(w->out, st, 5);
 		fputs(",\"futex_pid\":", w->out);
@@ -463,11 +468,7 @@ static int write_flows(struct writer *w, struct wc_perfetto_stats *stats)
 	while ((rc = step(w, st)) > 0) {
 		long long id = (long long)sqlite3_column_int64(st, 0);
 
-		next_event(w);
-		fputs("{\"ph\":\"X\",\"cat\":\"wake\",\"name\":\"FUTEX_WAKE\",\"pid\":", w->out);
-		put_int(w->out, st, 1);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 2);
+		begin_event(w, "X", "wake", "FUTEX_WAKE", st, 1, 2);
 		fputs(",\"ts\":", w->out);
 		put_us(w->out, sqlite3_column_int64(st, 4));
 		fprintf(w->out, ",\"dur\":0,\"bind_id\":%lld,\"flow_out\":true,"
@@ -479,11 +480,7 @@ static int write_flows(struct writer *w, struct wc_perfetto_stats *stats)
 		put_int(w->out, st, 8);
 		fputs("}}", w->out);
 
-		next_event(w);
-		fputs("{\"ph\":\"X\",\"cat\":\"wake\",\"name\":\"woken\",\"pid\":", w->out);
-		put_int(w->out, st, 7);
-		fputs(",\"tid\":", w->out);
-		put_int(w->out, st, 8);
+		begin_event(w, "X", "wake", "woken", st, 7, 8);
 		fputs(",\"ts\":", w->out);
 		put_us(w->out, sqlite3_column_int64(st, 9));
 		fprintf(w->out, ",\"dur\":0,\"bind_id\":%lld,\"flow_in\":true,"

@@ -17,6 +17,7 @@
  * Strings copied from rows are untrusted and stay raw here.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,32 @@ static int parse_flag(const char *s)
 	return strcmp(s, "0") != 0 && s[0] != '\0';
 }
 
+/* Capture keys whose text value is kept in a char * of struct wc_verdict. */
+static const struct {
+	const char *key;
+	size_t offset;
+} capture_text_keys[] = {
+	{ "source_file", offsetof(struct wc_verdict, source_file) },
+	{ "format", offsetof(struct wc_verdict, format) },
+	{ "format_version", offsetof(struct wc_verdict, format_version) },
+	{ "hostname", offsetof(struct wc_verdict, hostname) },
+	{ "osrelease", offsetof(struct wc_verdict, osrelease) },
+	{ "arch", offsetof(struct wc_verdict, arch) },
+	{ "clock", offsetof(struct wc_verdict, clock) },
+	{ "tracer_version", offsetof(struct wc_verdict, tracer_version) },
+	{ "truncated_reason", offsetof(struct wc_verdict, truncated_reason) },
+};
+
+/* The field of V that keeps capture key KEY (capture_text_keys), or NULL
+ * when KEY is not one of them. */
+static char **capture_text_field(struct wc_verdict *v, const char *key)
+{
+	for (size_t i = 0; i < WC_ARRAY_SIZE(capture_text_keys); i++)
+		if (strcmp(key, capture_text_keys[i].key) == 0)
+			return (char **)((char *)v + capture_text_keys[i].offset);
+	return NULL;
+}
+
 /* capture_info: every fact, and the named ones in fields. */
 static int load_capture(struct run *r, struct wc_verdict *v)
 {
@@ -219,7 +246,7 @@ static int load_capture(struct run *r, struct wc_verdict *v)
 		const char *src = (const char *)sqlite3_column_text(st, c_src);
 		int is_analysis = src && strcmp(src, "analysis") == 0;
 		struct wc_verdict_kv *kv;
-		char **field = NULL;
+		char **field;
 
 		if (is_analysis
 			    ? grow((void **)&v->analysis_kv, &acap, v->nanalysis_kv, sizeof(*kv))
@@ -237,28 +264,12 @@ static int load_capture(struct run *r, struct wc_verdict *v)
 				break;
 			continue;
 		}
-		if (is_analysis) {
-			if (strcmp(kv->key, "wakeup_source") == 0)
-				field = &v->wakeup_source;
-		} else if (strcmp(kv->key, "source_file") == 0) {
-			field = &v->source_file;
-		} else if (strcmp(kv->key, "format") == 0) {
-			field = &v->format;
-		} else if (strcmp(kv->key, "format_version") == 0) {
-			field = &v->format_version;
-		} else if (strcmp(kv->key, "hostname") == 0) {
-			field = &v->hostname;
-		} else if (strcmp(kv->key, "osrelease") == 0) {
-			field = &v->osrelease;
-		} else if (strcmp(kv->key, "arch") == 0) {
-			field = &v->arch;
-		} else if (strcmp(kv->key, "clock") == 0) {
-			field = &v->clock;
-		} else if (strcmp(kv->key, "tracer_version") == 0) {
-			field = &v->tracer_version;
-		} else if (strcmp(kv->key, "truncated_reason") == 0) {
-			field = &v->truncated_reason;
-		} else if (kv->value) {
+		if (is_analysis)
+			field = strcmp(kv->key, "wakeup_source") == 0
+				? &v->wakeup_source : NULL;
+		else
+			field = capture_text_field(v, kv->key);
+		if (!is_analysis && !field && kv->value) {
 			int64_t x;
 			int ok = wc_parse_int64(kv->value, &x);
 

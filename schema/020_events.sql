@@ -1,13 +1,16 @@
 -- title: raw events, one table per event kind, rows in time order
--- Rows are inserted in seq order (time order); each table has an index on
--- ts.  Column names are a public contract: add columns, never rename.
+-- Rows are inserted in seq order (time order); seq is the rowid (INTEGER
+-- PRIMARY KEY: stored once, no index to build), so ORDER BY seq and seq
+-- ranges are B-tree walks, and seq order is time order.  No other index
+-- (schema/090_indexes.sql says why).
+-- Column names are a public contract: add columns, never rename.
 -- Common columns: seq (global order), ts (ns), cpu, tid (task in whose
 -- context the event fired: common_pid / perf sample tid), buffer (buffer.id),
 -- stack_id (stack.id recorded with the event, NULL if none).
 
 -- A context switch on cpu from prev_tid to next_tid.
 CREATE TABLE sched_switch (
-    seq            INTEGER NOT NULL,
+    seq            INTEGER PRIMARY KEY,
     ts             INTEGER NOT NULL,
     cpu            INTEGER,
     tid            INTEGER,           -- context of the event (normally prev_tid)
@@ -25,7 +28,7 @@ CREATE TABLE sched_switch (
 
 -- sched_waking: fires in the waker's context (tid = waker).
 CREATE TABLE sched_waking (
-    seq        INTEGER NOT NULL,
+    seq        INTEGER PRIMARY KEY,
     ts         INTEGER NOT NULL,
     cpu        INTEGER,
     waker_tid  INTEGER,           -- task in whose context it fired: the waker (0: idle/irq)
@@ -40,7 +43,7 @@ CREATE TABLE sched_waking (
 -- sched_wakeup: fires when the task is activated, possibly on the target
 -- CPU in an unrelated context: waker_tid is NOT reliably the waker.
 CREATE TABLE sched_wakeup (
-    seq        INTEGER NOT NULL,
+    seq        INTEGER PRIMARY KEY,
     ts         INTEGER NOT NULL,
     cpu        INTEGER,
     waker_tid  INTEGER,           -- context of the event (not necessarily the waker)
@@ -54,7 +57,7 @@ CREATE TABLE sched_wakeup (
 
 -- sched_wakeup_new: first wakeup of a new task.
 CREATE TABLE sched_wakeup_new (
-    seq        INTEGER NOT NULL,
+    seq        INTEGER PRIMARY KEY,
     ts         INTEGER NOT NULL,
     cpu        INTEGER,
     waker_tid  INTEGER,
@@ -67,7 +70,7 @@ CREATE TABLE sched_wakeup_new (
 );
 
 CREATE TABLE sched_process_fork (
-    seq         INTEGER NOT NULL,
+    seq         INTEGER PRIMARY KEY,
     ts          INTEGER NOT NULL,
     cpu         INTEGER,
     tid         INTEGER,
@@ -80,7 +83,7 @@ CREATE TABLE sched_process_fork (
 );
 
 CREATE TABLE sched_process_exit (
-    seq      INTEGER NOT NULL,
+    seq      INTEGER PRIMARY KEY,
     ts       INTEGER NOT NULL,
     cpu      INTEGER,
     tid      INTEGER NOT NULL,  -- exiting task
@@ -92,7 +95,7 @@ CREATE TABLE sched_process_exit (
 
 -- task_rename (prctl(PR_SET_NAME), pthread_setname_np).
 CREATE TABLE task_rename (
-    seq      INTEGER NOT NULL,
+    seq      INTEGER PRIMARY KEY,
     ts       INTEGER NOT NULL,
     cpu      INTEGER,
     tid      INTEGER NOT NULL,  -- renamed task
@@ -131,7 +134,7 @@ CREATE TABLE futex (
 
 -- kvm tracepoints when present (exits to user space line up with blocks).
 CREATE TABLE kvm_event (
-    seq       INTEGER NOT NULL,
+    seq       INTEGER PRIMARY KEY,
     ts        INTEGER NOT NULL,
     cpu       INTEGER,
     tid       INTEGER NOT NULL,  -- vCPU thread

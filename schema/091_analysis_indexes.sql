@@ -1,12 +1,12 @@
 -- title: indexes the analysis needs (applied after the bulk load, and again
--- by `waitchain analyze`, which runs this file before pass 1: every
--- statement is IF NOT EXISTS).
--- futex_enter_seq / futex_exit_seq: pass 1 replays futex calls by enter
---   and by exit order (the table is stored in completion order);
+-- by `waitchain analyze`, which runs this file before pass 1 and, having
+-- dropped the indexes of the tables pass 1 writes, once more after it:
+-- every statement is IF NOT EXISTS).
+-- futex_exit_seq: pass 1 replays futex calls by enter order (ORDER BY
+--   id: ids are assigned in enter order) and by exit order (this index);
 -- thread_state_utid_start: chains look up a thread's state over an interval;
 -- block_futex: global-lock and condvar UPDATEs, chain roots;
 -- vcpu_switch_seq: vcpu_slice.end_reason fix-up.
-CREATE INDEX IF NOT EXISTS futex_enter_seq ON futex(enter_seq);
 CREATE INDEX IF NOT EXISTS futex_exit_seq ON futex(exit_seq);
 CREATE INDEX IF NOT EXISTS thread_state_utid_start ON thread_state(utid, start_ns);
 CREATE INDEX IF NOT EXISTS block_futex ON block(futex_pid, futex_uaddr);

@@ -1,11 +1,14 @@
 /*
  * cli.c - error/usage printing, SIGINT flag and the progress line shared
- * by the subcommands (cli.h).
+ * by the subcommands (cli.h), and the atomically replaced -o FILE.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -102,4 +105,69 @@ void wc_cli_progress_done(struct wc_cli_progress *p)
 	if (p->shown)
 		fputs("\r\033[K", stderr);
 	p->shown = 0;
+}
+
+/* wc_err() for a failed output operation VERB ("create", "write") with
+ * errno value E, naming O->path and, when set, O->what. */
+static int output_error(const struct wc_cli_output *o, const char *verb,
+			int e, struct wc_error *err)
+{
+	return wc_err(err, WC_EIO, o->path, "cannot %s%s%s: %s", verb,
+		      o->what ? " " : "", o->what ? o->what : "", strerror(e));
+}
+
+int wc_cli_output_open(struct wc_cli_output *o, const char *path,
+		       const char *what, struct wc_error *err)
+{
+	mode_t mask;
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->what = what;
+	if (asprintf(&o->tmp, "%s.tmp-XXXXXX", path) < 0) {
+		o->tmp = NULL;
+		return wc_err(err, WC_ENOMEM, path, "out of memory");
+	}
+	fd = mkstemp(o->tmp);
+	if (fd < 0) {
+		int e = errno;
+
+		free(o->tmp);
+		o->tmp = NULL;
+		return output_error(o, "create", e, err);
+	}
+	/* mkstemp() makes it 0600: give the file the usual permissions */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		/* keep 0600: not worth failing for */
+	}
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		int e = errno;
+
+		close(fd);
+		unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+		return output_error(o, "write", e, err);
+	}
+	return 0;
+}
+
+int wc_cli_output_close(struct wc_cli_output *o, int rc, struct wc_error *err)
+{
+	if (!o->f)
+		return rc;
+	if (fclose(o->f) != 0 && !rc)
+		rc = output_error(o, "write", errno, err);
+	o->f = NULL;
+	if (!rc && rename(o->tmp, o->path) != 0)
+		rc = output_error(o, "write", errno, err);
+	if (rc)
+		unlink(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
+	return rc;
 }

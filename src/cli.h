@@ -12,6 +12,7 @@
 #define WAITCHAIN_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "command.h"
 #include "waitchain/error.h"
@@ -44,5 +45,33 @@ void wc_cli_progress_init(struct wc_cli_progress *p, uint64_t total_bytes,
 			  int quiet);
 void wc_cli_progress_cb(void *ctx, uint64_t bytes_done, uint64_t events);
 void wc_cli_progress_done(struct wc_cli_progress *p);
+
+/*
+ * An output file replaced atomically (-o FILE of report, export, diff):
+ * wc_cli_output_open() creates PATH.tmp-XXXXXX beside PATH (mode 0666
+ * minus the umask); the caller writes to o->f; wc_cli_output_close()
+ * closes it and renames it over PATH, or removes it when the write
+ * failed, so a failed command never leaves half a file where the previous
+ * one was.  WHAT names the file in error messages ("cannot write WHAT:
+ * ..."; NULL: "cannot write: ...").  Zero-initialise the struct.
+ */
+struct wc_cli_output {
+	FILE *f;		/* open between open and close, else NULL */
+	char *tmp;		/* the temporary file's name (owned) */
+	const char *path;	/* the final name (borrowed) */
+	const char *what;	/* noun for messages, or NULL (borrowed) */
+};
+
+/* Opens O as described above.  0, or a negative code in ERR with nothing
+ * left behind (no file, O->f NULL, nothing to close). */
+int wc_cli_output_open(struct wc_cli_output *o, const char *path,
+		       const char *what, struct wc_error *err);
+
+/* Finishes O after the write returned RC: closes O->f, renames the
+ * temporary file over O->path if RC is 0 and closing worked, else removes
+ * it; frees O->tmp.  Returns RC, or a new negative code (in ERR) when RC
+ * was 0 and closing or renaming failed.  Does nothing but return RC when O
+ * is not open. */
+int wc_cli_output_close(struct wc_cli_output *o, int rc, struct wc_error *err);
 
 #endif /* WAITCHAIN_CLI_H */

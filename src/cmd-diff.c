@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../report/diff.h"
+#include "diff.h"
 #include "cli.h"
 #include "command.h"
 #include "waitchain/db.h"
@@ -64,39 +64,6 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Opens PATH.tmp-XXXXXX for writing; *tmp receives its name (caller
- * frees). 0 or a negative code. */
-static int open_output(const char *path, FILE **f, char **tmp,
-		       struct wc_error *err)
-{
-	mode_t mask;
-	int fd;
-
-	*f = NULL;
-	if (asprintf(tmp, "%s.tmp-XXXXXX", path) < 0) {
-		*tmp = NULL;
-		return wc_err(err, WC_ENOMEM, path, "out of memory");
-	}
-	fd = mkstemp(*tmp);
-	if (fd < 0)
-		return wc_err(err, WC_EIO, path, "cannot create: %s",
-			      strerror(errno));
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		/* keep 0600: not worth failing for */
-	}
-	*f = fdopen(fd, "w");
-	if (!*f) {
-		int e = errno;
-
-		close(fd);
-		unlink(*tmp);
-		return wc_err(err, WC_EIO, path, "cannot write: %s", strerror(e));
-	}
-	return 0;
-}
-
 /* Opens ARG and loads one side of D. */
 static int load_side(const char *arg, struct wc_import_options *iopt,
 		     struct wc_diff_side *side, struct wc_error *err)
@@ -131,7 +98,7 @@ static int run_diff(int argc, char **argv)
 	enum diff_format fmt = FMT_TEXT;
 	int fmt_given = 0;
 	const char *output = NULL;
-	char *tmp = NULL;
+	struct wc_cli_output file = { 0 };
 	FILE *out = stdout;
 	int64_t v;
 	int c, rc;
@@ -198,12 +165,10 @@ static int run_diff(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (output) {
-		FILE *f;
-
-		rc = open_output(output, &f, &tmp, &err);
+		rc = wc_cli_output_open(&file, output, NULL, &err);
 		if (rc)
 			goto out;
-		out = f;
+		out = file.f;
 	}
 	switch (fmt) {
 	case FMT_TEXT:
@@ -216,18 +181,8 @@ static int run_diff(int argc, char **argv)
 		rc = wc_diff_html(&d, out, &err);
 		break;
 	}
-	if (tmp && out != stdout) {
-		if (fclose(out) != 0 && !rc)
-			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
-				    strerror(errno));
-		if (!rc && rename(tmp, output) != 0)
-			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
-				    strerror(errno));
-		if (rc)
-			unlink(tmp);
-	}
+	rc = wc_cli_output_close(&file, rc, &err);
 out:
-	free(tmp);
 	wc_diff_side_free(&d.before);
 	wc_diff_side_free(&d.after);
 	return rc ? wc_cli_error(&err) : 0;

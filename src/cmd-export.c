@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../report/perfetto.h"
+#include "perfetto.h"
 #include "cli.h"
 #include "command.h"
 #include "waitchain/db.h"
@@ -54,39 +54,6 @@ const struct wc_command wc_cmd_export = {
 	.run = run_export,
 };
 
-/* Opens PATH.tmp-XXXXXX for writing; *tmp receives its name (caller
- * frees). 0 or a negative code. */
-static int open_output(const char *path, FILE **f, char **tmp,
-		       struct wc_error *err)
-{
-	mode_t mask;
-	int fd;
-
-	*f = NULL;
-	if (asprintf(tmp, "%s.tmp-XXXXXX", path) < 0) {
-		*tmp = NULL;
-		return wc_err(err, WC_ENOMEM, path, "out of memory");
-	}
-	fd = mkstemp(*tmp);
-	if (fd < 0)
-		return wc_err(err, WC_EIO, path, "cannot create: %s",
-			      strerror(errno));
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		/* keep 0600: not worth failing for */
-	}
-	*f = fdopen(fd, "w");
-	if (!*f) {
-		int e = errno;
-
-		close(fd);
-		unlink(*tmp);
-		return wc_err(err, WC_EIO, path, "cannot write: %s", strerror(e));
-	}
-	return 0;
-}
-
 static int run_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -101,7 +68,8 @@ static int run_export(int argc, char **argv)
 	struct wc_perfetto_stats stats;
 	const char *output = NULL;
 	sqlite3 *db = NULL;
-	char *path = NULL, *tmp = NULL;
+	struct wc_cli_output file = { 0 };
+	char *path = NULL;
 	FILE *out = stdout;
 	int quiet = 0;
 	int c, rc;
@@ -143,25 +111,13 @@ static int run_export(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (output) {
-		FILE *f;
-
-		rc = open_output(output, &f, &tmp, &err);
+		rc = wc_cli_output_open(&file, output, NULL, &err);
 		if (rc)
 			goto out;
-		out = f;
+		out = file.f;
 	}
 	rc = wc_export_perfetto_json(db, path, out, &stats, &err);
-	if (tmp && out != stdout) {
-		if (fclose(out) != 0 && !rc)
-			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
-				    strerror(errno));
-		out = stdout;
-		if (!rc && rename(tmp, output) != 0)
-			rc = wc_err(&err, WC_EIO, output, "cannot write: %s",
-				    strerror(errno));
-		if (rc)
-			unlink(tmp);
-	}
+	rc = wc_cli_output_close(&file, rc, &err);
 	if (!rc && !quiet)
 		fprintf(stderr, "waitchain: %llu threads, %llu state slices, "
 			"%llu global-mutex waits, %llu wake flows\n",
@@ -170,9 +126,6 @@ static int run_export(int argc, char **argv)
 			(unsigned long long)stats.block_slices,
 			(unsigned long long)stats.flows);
 out:
-	if (out != stdout)
-		fclose(out);
-	free(tmp);
 	wc_db_close(db);
 	free(path);
 	return rc ? wc_cli_error(&err) : 0;

@@ -156,17 +156,14 @@ static int info_text(sqlite3 *db, const char *path, struct wc_error *err)
 	return rc;
 }
 
-static int info_json(sqlite3 *db, const char *path, struct wc_error *err)
+/* Steps ST (SELECT key, value) to its end and prints the rows as one JSON
+ * object {"key":"value",...} on stdout, escaped (a NULL key as "", a NULL
+ * value as null).  A step error ends the object early, as the end does. */
+static void put_kv_object(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = wc_db_prepare(db, path, "SELECT key, value FROM capture ORDER BY key",
-			       &st, err), n = 0;
+	int n = 0;
 
-	if (rc)
-		return rc;
-	fputs("{\"database\":", stdout);
-	wc_fput_json_str(stdout, path);
-	fputs(",\n\"capture\":{", stdout);
+	fputc('{', stdout);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
 		const char *v = (const char *)sqlite3_column_text(st, 1);
@@ -177,23 +174,26 @@ static int info_json(sqlite3 *db, const char *path, struct wc_error *err)
 		fputc(':', stdout);
 		wc_fput_json_str(stdout, v);
 	}
+	fputc('}', stdout);
+}
+
+static int info_json(sqlite3 *db, const char *path, struct wc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = wc_db_prepare(db, path, "SELECT key, value FROM capture ORDER BY key",
+			       &st, err);
+
+	if (rc)
+		return rc;
+	fputs("{\"database\":", stdout);
+	wc_fput_json_str(stdout, path);
+	fputs(",\n\"capture\":", stdout);
+	put_kv_object(st);
 	sqlite3_finalize(st);
-	fputs("}", stdout);
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM analysis ORDER BY key",
 			       -1, &st, NULL) == SQLITE_OK) {
-		n = 0;
-		fputs(",\n\"analysis\":{", stdout);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *k = (const char *)sqlite3_column_text(st, 0);
-			const char *v = (const char *)sqlite3_column_text(st, 1);
-
-			if (n++)
-				fputc(',', stdout);
-			wc_fput_json_str(stdout, k ? k : "");
-			fputc(':', stdout);
-			wc_fput_json_str(stdout, v);
-		}
-		fputs("}", stdout);
+		fputs(",\n\"analysis\":", stdout);
+		put_kv_object(st);
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !rc; i++) {

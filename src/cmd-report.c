@@ -92,53 +92,6 @@ static int parse_format(const char *s, enum wc_report_format *fmt)
 	return 0;
 }
 
-/*
- * Opens a temporary file beside PATH for the report; *tmp receives its
- * name (caller frees).  0 or a negative code.
- */
-static int open_output(const char *path, FILE **f, char **tmp,
-		       struct wc_error *err)
-{
-	struct wc_buf b = WC_BUF_INIT;
-	int fd;
-
-	*f = NULL;
-	*tmp = NULL;
-	if (wc_buf_printf(&b, "%s.tmp-XXXXXX", path))
-		return wc_err(err, WC_ENOMEM, path, "out of memory");
-	*tmp = wc_buf_detach(&b);
-	if (!*tmp)
-		return wc_err(err, WC_ENOMEM, path, "out of memory");
-	fd = mkstemp(*tmp);
-	if (fd < 0) {
-		int e = errno;
-
-		free(*tmp);
-		*tmp = NULL;
-		return wc_err(err, WC_EIO, path, "cannot create the report: %s",
-			      strerror(e));
-	}
-	/* mkstemp() makes it 0600: give the report the usual permissions */
-	mode_t mask = umask(0);
-
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		/* keep 0600: not worth failing the report for */
-	}
-	*f = fdopen(fd, "w");
-	if (!*f) {
-		int e = errno;
-
-		close(fd);
-		unlink(*tmp);
-		free(*tmp);
-		*tmp = NULL;
-		return wc_err(err, WC_EIO, path, "cannot write the report: %s",
-			      strerror(e));
-	}
-	return 0;
-}
-
 static int run_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -164,7 +117,8 @@ static int run_report(int argc, char **argv)
 	const char *output = NULL;
 	int c, rc = 0, format_given = 0, color = -1;
 	sqlite3 *db = NULL;
-	char *path = NULL, *tmp = NULL;
+	struct wc_cli_output file = { 0 };
+	char *path = NULL;
 	FILE *out = stdout;
 	int64_t x;
 
@@ -254,9 +208,10 @@ static int run_report(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (output) {
-		rc = open_output(output, &out, &tmp, &err);
+		rc = wc_cli_output_open(&file, output, "the report", &err);
 		if (rc)
 			goto out;
+		out = file.f;
 	}
 	switch (ropt.format) {
 	case WC_REPORT_TEXT:
@@ -269,24 +224,12 @@ static int run_report(int argc, char **argv)
 		rc = wc_report_html(db, path, &ropt, out, &err);
 		break;
 	}
-	if (out != stdout) {
-		/* out is open here: open_output() failing jumps to out: */
-		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
-		if (fclose(out) != 0 && !rc)
-			rc = wc_err(&err, WC_EIO, output, "cannot write the report: %s",
-				    strerror(errno));
-		out = NULL;
-		if (!rc && rename(tmp, output) != 0)
-			rc = wc_err(&err, WC_EIO, output, "cannot write the report: %s",
-				    strerror(errno));
-		if (rc)
-			unlink(tmp);
-	} else if (fflush(stdout) != 0 && !rc) {
+	if (out != stdout)
+		rc = wc_cli_output_close(&file, rc, &err);
+	else if (fflush(stdout) != 0 && !rc)
 		rc = wc_err(&err, WC_EIO, "-", "cannot write the report: %s",
 			    strerror(errno));
-	}
 out:
-	free(tmp);
 	wc_db_close(db);
 	free(path);
 	return rc ? wc_cli_error(&err) : 0;

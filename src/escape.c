@@ -67,6 +67,18 @@ static int add_hex_byte(struct wc_buf *out, const char *prefix, unsigned c,
 	return wc_buf_add(out, tmp, n);
 }
 
+/* Appends the pending run of an escaper loop, the *RUN harmless bytes of S
+ * that end just before S + I, unchanged, and empties the run.  0 or the
+ * wc_buf error. */
+static int flush_run(struct wc_buf *out, const unsigned char *s, size_t i,
+		     size_t *run)
+{
+	size_t n = *run;
+
+	*run = 0;
+	return n ? wc_buf_add(out, s + i - n, n) : 0;
+}
+
 int wc_esc_json_str(struct wc_buf *out, const void *src, size_t n)
 {
 	const unsigned char *s = src;
@@ -103,16 +115,14 @@ int wc_esc_json_str(struct wc_buf *out, const void *src, size_t n)
 			run += len;
 			continue;
 		}
-		if (run)
-			rc = wc_buf_add(out, s + i - run, run);
-		run = 0;
+		rc = flush_run(out, s, i, &run);
 		if (!rc)
 			rc = *rep ? wc_buf_adds(out, rep)
 				  : add_hex_byte(out, "\\u00", c, "");
 		i += len;
 	}
-	if (!rc && run)
-		rc = wc_buf_add(out, s + i - run, run);
+	if (!rc)
+		rc = flush_run(out, s, i, &run);
 	if (!rc)
 		rc = wc_buf_addc(out, '"');
 	return rc;
@@ -158,16 +168,14 @@ static int esc_html(struct wc_buf *out, const unsigned char *s, size_t n,
 			run += len;
 			continue;
 		}
-		if (run)
-			rc = wc_buf_add(out, s + i - run, run);
-		run = 0;
+		rc = flush_run(out, s, i, &run);
 		if (!rc)
 			rc = rep ? wc_buf_adds(out, rep)
 				 : add_hex_byte(out, "\\x", c, "");
 		i += len;
 	}
-	if (!rc && run)
-		rc = wc_buf_add(out, s + i - run, run);
+	if (!rc)
+		rc = flush_run(out, s, i, &run);
 	return rc;
 }
 
@@ -252,9 +260,7 @@ int wc_esc_tty_str(struct wc_buf *out, const void *src, size_t n)
 			run += len;
 			continue;
 		}
-		if (run)
-			rc = wc_buf_add(out, s + i - run, run);
-		run = 0;
+		rc = flush_run(out, s, i, &run);
 		if (rc)
 			break;
 		if (bad == 2)
@@ -267,8 +273,8 @@ int wc_esc_tty_str(struct wc_buf *out, const void *src, size_t n)
 			rc = wc_buf_printf(out, "\\u{%04x}", cp);
 		i += len;
 	}
-	if (!rc && run)
-		rc = wc_buf_add(out, s + i - run, run);
+	if (!rc)
+		rc = flush_run(out, s, i, &run);
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db_pipe.h"
 #include "waitchain/analyze.h"
 #include "waitchain/db.h"
 #include "waitchain/importer.h"
@@ -70,6 +71,20 @@ static void relay_from_writer(void *ctx, uint64_t events)
 	p->cb(p->ctx, p->bytes, events);
 }
 
+/*
+ * Whether the import runs decode and insert on two threads (db_pipe.c):
+ * WC_THREADS=1 forces one thread (results are identical either way), any
+ * other value or none uses two when the machine has two CPUs online.
+ */
+static int use_two_threads(void)
+{
+	const char *env = getenv("WC_THREADS");
+
+	if (env && *env)
+		return atoi(env) > 1;
+	return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
 static int salvageable(int code)
 {
 	if (code < 0)
@@ -98,6 +113,8 @@ int wc_import_file(const char *capture, const char *out_db,
 	void *state = NULL;
 	struct wc_symbolizer sym = { NULL, NULL };
 	struct wc_db_writer *w = NULL;
+	struct wc_db_pipe *pipe = NULL;
+	const struct wc_sink *sink;
 	sqlite3 *db = NULL;
 	char *dir = NULL, *tmp = NULL;
 	int rc, fd, imp_open = 0;
@@ -198,8 +215,17 @@ int wc_import_file(const char *capture, const char *out_db,
 	if (rc)
 		goto out;
 	wc_db_writer_set_interrupt(w, opt->interrupted);
-	if (opt->progress)
+	sink = wc_db_writer_sink(w);
+	if (use_two_threads()) {
+		/* the importer's own progress reports suffice: the writer's
+		 * would come from the other thread */
+		rc = wc_db_pipe_new(sink, &pipe, err);
+		if (rc)
+			goto out;
+		sink = wc_db_pipe_sink(pipe);
+	} else if (opt->progress) {
 		wc_db_writer_set_progress(w, relay_from_writer, &relay);
+	}
 	rc = wc_db_capture_set(db, tmp, "source_file", capture, err);
 	if (!rc)
 		rc = set_meta(db, tmp, "source_size", "%llu",
@@ -214,7 +240,18 @@ int wc_import_file(const char *capture, const char *out_db,
 	if (rc)
 		goto out;
 
-	rc = imp->run(state, wc_db_writer_sink(w), &run_err);
+	rc = imp->run(state, sink, &run_err);
+	if (pipe) {
+		/* everything queued goes in; a writer error came before
+		 * whatever the importer said after it */
+		struct wc_error perr = WC_ERROR_INIT;
+		int prc = wc_db_pipe_finish(pipe, &perr);
+
+		if (prc) {
+			rc = prc;
+			run_err = perr;
+		}
+	}
 	if (rc && opt->interrupted && *opt->interrupted)
 		rc = wc_err(&run_err, WC_EINTERRUPTED, capture, "interrupted");
 salvage_or_out:
@@ -284,6 +321,7 @@ salvage_or_out:
 	tmp = NULL;
 	res->seconds = (double)(wc_now_ns() - t0) / 1e9;
 out:
+	wc_db_pipe_free(pipe);	/* before the writer it feeds */
 	wc_db_writer_free(w);
 	wc_db_close(db);
 	if (imp_open && imp)

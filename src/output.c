@@ -35,68 +35,46 @@ static int step_error(sqlite3_stmt *st, const char *path,
 		      sql ? sql : "");
 }
 
-/* Appends column I of the current row to B as CSV. */
-static int csv_value(struct wc_buf *b, sqlite3_stmt *st, int i)
+/* How a column value is written in one output format. */
+struct value_style {
+	const char *null;	/* text of SQL NULL; NULL: nothing */
+	int real_digits;	/* %.*g precision of a REAL */
+	int nonfinite_as_null;	/* NaN/inf written as SQL NULL (JSON) */
+	int (*text)(struct wc_buf *, const void *, size_t); /* TEXT, BLOB */
+};
+
+static const struct value_style csv_style = { NULL, 17, 0, wc_esc_csv_field };
+static const struct value_style json_style = { "null", 17, 1, wc_esc_json_str };
+/* table cells: escaped for a terminal, REALs short */
+static const struct value_style tty_style = { NULL, 6, 0, wc_esc_tty_str };
+
+/* Appends column I of the current row of ST to B as STYLE says (text
+ * through STYLE->text, so hostile strings are escaped).  0, or the
+ * wc_buf error when B cannot grow. */
+static int put_value(struct wc_buf *b, sqlite3_stmt *st, int i,
+		     const struct value_style *style)
 {
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_NULL:
-		return 0;
-	case SQLITE_INTEGER:
-		return wc_buf_printf(b, "%lld",
-				     (long long)sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return wc_buf_printf(b, "%.17g", sqlite3_column_double(st, i));
-	default: {
-		const void *p = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-
-		return wc_esc_csv_field(b, p ? p : "", (size_t)n);
-	}
-	}
-}
-
-static int json_value(struct wc_buf *b, sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return wc_buf_adds(b, "null");
+		break;
 	case SQLITE_INTEGER:
 		return wc_buf_printf(b, "%lld",
 				     (long long)sqlite3_column_int64(st, i));
 	case SQLITE_FLOAT: {
 		double d = sqlite3_column_double(st, i);
 
-		if (!isfinite(d))
-			return wc_buf_adds(b, "null");
-		return wc_buf_printf(b, "%.17g", d);
+		if (style->nonfinite_as_null && !isfinite(d))
+			break;
+		return wc_buf_printf(b, "%.*g", style->real_digits, d);
 	}
 	default: {
 		const void *p = sqlite3_column_blob(st, i);
 		int n = sqlite3_column_bytes(st, i);
 
-		return wc_esc_json_str(b, p ? p : "", (size_t)n);
+		return style->text(b, p ? p : "", (size_t)n);
 	}
 	}
-}
-
-/* Appends column I as table cell text (escaped for a terminal). */
-static int tty_value(struct wc_buf *b, sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return 0;
-	case SQLITE_INTEGER:
-		return wc_buf_printf(b, "%lld",
-				     (long long)sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return wc_buf_printf(b, "%.6g", sqlite3_column_double(st, i));
-	default: {
-		const void *p = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-
-		return wc_esc_tty_str(b, p ? p : "", (size_t)n);
-	}
-	}
+	return style->null ? wc_buf_adds(b, style->null) : 0;
 }
 
 /* Display columns of UTF-8 text (code points). */
@@ -176,7 +154,7 @@ static int output_table(sqlite3_stmt *st, FILE *out, const char *path,
 			size_t w;
 
 			c->off = held.len;
-			if (tty_value(&held, st, i)) {
+			if (put_value(&held, st, i, &tty_style)) {
 				rc = wc_err(err, WC_ENOMEM, path, "out of memory");
 				goto out;
 			}
@@ -224,7 +202,7 @@ static int output_table(sqlite3_stmt *st, FILE *out, const char *path,
 			int t = sqlite3_column_type(st, i);
 
 			wc_buf_reset(&line);
-			if (tty_value(&line, st, i)) {
+			if (put_value(&line, st, i, &tty_style)) {
 				rc = wc_err(err, WC_ENOMEM, path, "out of memory");
 				goto out;
 			}
@@ -294,7 +272,7 @@ int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 				if (i)
 					rc = wc_buf_addc(&b, ',');
 				if (!rc)
-					rc = csv_value(&b, st, i);
+					rc = put_value(&b, st, i, &csv_style);
 			} else {
 				const char *name = sqlite3_column_name(st, i);
 
@@ -306,7 +284,7 @@ int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 				if (!rc)
 					rc = wc_buf_addc(&b, ':');
 				if (!rc)
-					rc = json_value(&b, st, i);
+					rc = put_value(&b, st, i, &json_style);
 			}
 		}
 		if (!rc)

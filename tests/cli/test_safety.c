@@ -315,13 +315,32 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* Temporary files the import left in DIR for output BASE. */
-static int leftovers(const char *dir, const char *base)
+/* Temporary files the import left in DIR for output BASE; with REMOVE,
+ * deletes them (stale ones of an earlier run of the test). */
+static int leftovers(const char *dir, const char *base, int remove)
 {
 	char needle[256];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
 
 	snprintf(needle, sizeof(needle), ".%s.tmp-", base);
-	return wc_test_count_files(dir, needle);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (!strstr(e->d_name, needle))
+			continue;
+		n++;
+		if (remove) {
+			char *p = wc_test_path("%s/%s", dir, e->d_name);
+
+			unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 /* Starts an import of CAP into OUT, sends SIG after MS, waits.  Returns
@@ -349,8 +368,9 @@ static void interrupt_case(const char *sample, const char *file, int sig)
 {
 	static const int delays[] = { 20, 50, 120, 300, 700 };
 	char *cap = wc_test_sample(sample, file);
+	const char *victim = sig == SIGINT ? "victim-int.db" : "victim-kill.db";
 	char *prev = wc_test_tmpfile("prev.db");
-	char *out = wc_test_tmpfile("victim.db");
+	char *out = wc_test_tmpfile(victim);
 	char *prev_bytes;
 	size_t prev_len;
 	struct wc_run r;
@@ -366,6 +386,7 @@ static void interrupt_case(const char *sample, const char *file, int sig)
 		free(small);
 	}
 	prev_bytes = wc_test_read_file(prev, &prev_len);
+	leftovers(wc_test_tmp(), victim, 1);
 	{
 		char *ref = wc_test_tmpfile("reference.db");
 
@@ -410,7 +431,7 @@ static void interrupt_case(const char *sample, const char *file, int sig)
 			if (sig == SIGINT) {
 				char *dir = wc_test_path("%s", wc_test_tmp());
 
-				cr_expect_eq(leftovers(dir, "victim.db"), 0,
+				cr_expect_eq(leftovers(dir, victim, 0), 0,
 					     "SIGINT left a temporary file");
 				free(dir);
 			}

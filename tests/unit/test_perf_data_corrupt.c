@@ -273,3 +273,32 @@ Test(perf_corrupt, foreign_magics)
 	put64(buf + 8, 77);
 	expect_error("hdrsize", buf, sizeof(buf), WC_EFORMAT, "header size 77");
 }
+
+/*
+ * A malformed event format (garbage in an array size) is not handed to
+ * libtraceevent: that event stays undecoded and counted, the others are
+ * imported.
+ */
+Test(perf_corrupt, malformed_event_format)
+{
+	struct cap c;
+	cap_load(&c, "bql-v6/capture.perf.data");
+	uint64_t td = find_feature(&c, 1 /* TRACING_DATA */);
+	cr_assert(td);
+	uint64_t toff = get64(c.buf + td), tlen = get64(c.buf + td + 8);
+	unsigned char *f = memmem(c.buf + toff, tlen, "prev_comm[16]", 13);
+	cr_assert(f);
+	f[10] = 0xfe;	/* prev_comm[\xfe6] */
+	struct pt_sink s = { 0 };
+	struct wc_error err = WC_ERROR_INIT;
+	cr_assert_eq(import_bytes("bad-format", c.buf, c.len, 0, &s, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(pt_meta(&s, "perf_bad_event_formats"), "1");
+	char path[1024], want[64];
+	cr_assert(pt_expected_meta(pt_sample(path, sizeof(path), "bql-v6/expected_meta.txt"),
+				   "perf_samples_sched_switch", want, sizeof(want)));
+	cr_expect_str_eq(pt_meta(&s, "perf_samples_undecoded"), want);
+	cr_expect_eq(pt_total(&s, "sched_switch"), 0);
+	cr_expect_gt(pt_total(&s, "sys_enter_futex"), 0);
+	pt_sink_free(&s);
+	free(c.buf);
+}

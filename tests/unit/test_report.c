@@ -64,6 +64,23 @@ static sqlite3 *open_case(const char *path)
 	return db;
 }
 
+/* The verdict of the fixture made by make_case(NAME, EXTRA_SQL) with
+ * options OPT (NULL: the defaults); asserts that it is computed.  The
+ * database is closed again.  Caller frees with wc_verdict_free(). */
+static struct wc_verdict *fixture_verdict(const char *name, const char *extra_sql,
+					  const struct wc_report_options *opt)
+{
+	char *path = make_case(name, extra_sql);
+	sqlite3 *db = open_case(path);
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_verdict *v = NULL;
+
+	cr_assert_eq(wc_verdict_compute(db, path, opt, &v, &err), 0, "%s", err.msg);
+	sqlite3_close(db);
+	free(path);
+	return v;
+}
+
 /* The whole story as plain text: sentences joined by '\n', names raw. */
 static int collect(void *ctx, enum wc_story_span kind, const char *s)
 {
@@ -145,16 +162,13 @@ static void write_string(const char *path, const char *s)
 
 Test(report, verdict_numbers)
 {
-	char *path = make_case("verdict.db", NULL);
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
 	struct wc_report_options opt = { 0 };
 	int32_t threads[] = { 100 };
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v;
 
 	opt.threads = threads;
 	opt.nthreads = 1;
-	cr_assert_eq(wc_verdict_compute(db, path, &opt, &v, &err), 0, "%s", err.msg);
+	v = fixture_verdict("verdict.db", NULL, &opt);
 	cr_expect_eq(v->analyzed, 1);
 	cr_expect_str_eq(v->hostname, "host1");
 	cr_expect_str_eq(v->format, "perf.data");
@@ -228,25 +242,18 @@ Test(report, verdict_numbers)
 	cr_expect(strstr(v->warnings[0], "12 events were lost") != NULL, "%s", v->warnings[0]);
 
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 /* top = 2 keeps two holders but still sums all of them. */
 Test(report, verdict_top_limits_holders)
 {
-	char *path = make_case("top.db", NULL);
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
 	struct wc_report_options opt = { .top = 2 };
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v;
 
-	cr_assert_eq(wc_verdict_compute(db, path, &opt, &v, &err), 0, "%s", err.msg);
+	v = fixture_verdict("top.db", NULL, &opt);
 	cr_expect_eq(v->locks[0].nholders, 2);
 	cr_expect_eq(v->locks[0].holders_total_ns, 77000);
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 static const char *const fixture_story =
@@ -260,30 +267,21 @@ static const char *const fixture_story =
 
 Test(report, story_sentences)
 {
-	char *path = make_case("story.db", NULL);
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v = fixture_verdict("story.db", NULL, NULL);
 	char *story;
 
-	cr_assert_eq(wc_verdict_compute(db, path, NULL, &v, &err), 0, "%s", err.msg);
 	story = story_of(v);
 	cr_expect_str_eq(story, fixture_story);
 	free(story);
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 Test(report, story_without_analysis_or_vcpus)
 {
-	char *path = make_case("empty.db", "DELETE FROM analysis; DELETE FROM vcpu;");
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v = fixture_verdict("empty.db",
+		"DELETE FROM analysis; DELETE FROM vcpu;", NULL);
 	char *story;
 
-	cr_assert_eq(wc_verdict_compute(db, path, NULL, &v, &err), 0, "%s", err.msg);
 	cr_expect_eq(v->analyzed, 0);
 	story = story_of(v);
 	cr_expect_str_eq(story, "This database has no analysis results yet.\n");
@@ -291,19 +289,13 @@ Test(report, story_without_analysis_or_vcpus)
 	cr_expect(v->nwarnings >= 2);
 	cr_expect(strstr(v->warnings[v->nwarnings - 1], "waitchain analyze") != NULL);
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 Test(report, story_without_global_mutex)
 {
-	char *path = make_case("nolock.db", "DELETE FROM global_lock;");
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v = fixture_verdict("nolock.db", "DELETE FROM global_lock;", NULL);
 	char *story;
 
-	cr_assert_eq(wc_verdict_compute(db, path, NULL, &v, &err), 0, "%s", err.msg);
 	cr_expect_eq(v->nlocks, 0);
 	story = story_of(v);
 	cr_expect_str_eq(story,
@@ -312,23 +304,17 @@ Test(report, story_without_global_mutex)
 	free(story);
 	cr_expect(strstr(v->warnings[v->nwarnings - 1], "No global mutex was found") != NULL);
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 Test(report, warnings_for_missing_events)
 {
-	char *path = make_case("missing.db",
-			       "UPDATE capture SET value = '0' WHERE key IN "
-			       "('has_sched_waking', 'has_futex', 'has_stacks');"
-			       "INSERT INTO capture VALUES ('truncated_reason', 'x');"
-			       "UPDATE capture SET value = '1' WHERE key = 'truncated';");
-	sqlite3 *db = open_case(path);
-	struct wc_error err = WC_ERROR_INIT;
-	struct wc_verdict *v = NULL;
+	struct wc_verdict *v = fixture_verdict("missing.db",
+		"UPDATE capture SET value = '0' WHERE key IN "
+		"('has_sched_waking', 'has_futex', 'has_stacks');"
+		"INSERT INTO capture VALUES ('truncated_reason', 'x');"
+		"UPDATE capture SET value = '1' WHERE key = 'truncated';", NULL);
 	struct wc_buf all = WC_BUF_INIT;
 
-	cr_assert_eq(wc_verdict_compute(db, path, NULL, &v, &err), 0, "%s", err.msg);
 	for (size_t i = 0; i < v->nwarnings; i++) {
 		wc_buf_adds(&all, v->warnings[i]);
 		wc_buf_addc(&all, '\n');
@@ -339,8 +325,6 @@ Test(report, warnings_for_missing_events)
 	cr_expect(strstr(wc_buf_str(&all), "no stacks") != NULL);
 	wc_buf_free(&all);
 	wc_verdict_free(v);
-	sqlite3_close(db);
-	free(path);
 }
 
 /* --- text and JSON ---------------------------------------------------------------- */

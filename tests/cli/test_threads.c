@@ -1,0 +1,170 @@
+/*
+ * test_threads.c - an import on two threads (decode | insert, src/db_pipe.c)
+ * stores exactly what the single-threaded import stores.
+ *
+ * Each sample is imported with WC_THREADS=1 and WC_THREADS=2 (--no-analyze)
+ * and every table is reduced to a digest: row count, the sum of every
+ * integer column, and an FNV-1a hash of every value of every row in a
+ * fixed order.  The digests must be equal table by table.  capture rows
+ * that record the import itself (imported_at, import_seconds) are left out.
+ * Samples cover perf.data without stacks (pipelined all along), with stacks
+ * (switches to synchronous mode at the first stack), lost events, and
+ * trace.dat with several buffers.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wc_test.h"
+
+struct digest {
+	char table[64];
+	int64_t rows;
+	uint64_t int_sum;
+	uint64_t hash;
+};
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 0x100000001b3ULL;
+	}
+}
+
+/* Digests of every table of DB into *OUT (caller frees); returns count. */
+static size_t digest_db(const char *db_path, struct digest **out)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *tables = NULL;
+	size_t n = 0, cap = 64;
+	struct digest *d = calloc(cap, sizeof(*d));
+
+	cr_assert_not_null(d);
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE"
+					" type = 'table' ORDER BY name", -1, &tables,
+					NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tables, 0);
+		char sql[512];
+		sqlite3_stmt *st = NULL;
+		struct digest *t;
+		int ncol;
+
+		cr_assert_lt(n, cap);
+		t = &d[n++];
+		snprintf(t->table, sizeof(t->table), "%s", name);
+		t->hash = 0xcbf29ce484222325ULL;
+		/* every column, in an order that does not depend on rowids */
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"%s", name,
+			 strcmp(name, "capture") == 0 ?
+			 " WHERE key NOT IN ('imported_at', 'import_seconds') ORDER BY key" :
+			 " ORDER BY 1, 2, 3");
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			/* tables with fewer than three columns */
+			snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1", name);
+			cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+				     "%s", sqlite3_errmsg(db));
+		}
+		ncol = sqlite3_column_count(st);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			t->rows++;
+			for (int c = 0; c < ncol; c++) {
+				int type = sqlite3_column_type(st, c);
+
+				fnv(&t->hash, &type, sizeof(type));
+				if (type == SQLITE_INTEGER) {
+					int64_t v = sqlite3_column_int64(st, c);
+
+					t->int_sum += (uint64_t)v;
+					fnv(&t->hash, &v, sizeof(v));
+				} else if (type != SQLITE_NULL) {
+					const void *b = sqlite3_column_blob(st, c);
+
+					fnv(&t->hash, b, (size_t)sqlite3_column_bytes(st, c));
+				}
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	*out = d;
+	return n;
+}
+
+static void import_with(const char *cap, const char *out, const char *threads)
+{
+	struct wc_run r;
+
+	setenv("WC_THREADS", threads, 1);
+	cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", out, "--force", "-q",
+			    "--no-analyze", NULL), 0);
+	unsetenv("WC_THREADS");
+	cr_assert_eq(r.status, 0, "WC_THREADS=%s import of %s: %s", threads, cap, r.err);
+	wc_run_free(&r);
+}
+
+static void same_both_ways(const char *sample, const char *file)
+{
+	char *cap = wc_test_sample(sample, file);
+	char *one = wc_test_tmpfile("t1.db");
+	char *two = wc_test_tmpfile("t2.db");
+	struct digest *a, *b;
+	size_t na, nb;
+	int64_t events = 0;
+
+	import_with(cap, one, "1");
+	import_with(cap, two, "2");
+	na = digest_db(one, &a);
+	nb = digest_db(two, &b);
+	cr_assert_eq(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		cr_expect_str_eq(a[i].table, b[i].table);
+		cr_expect_eq(a[i].rows, b[i].rows, "%s %s: %" PRId64 " rows vs %" PRId64,
+			     sample, a[i].table, a[i].rows, b[i].rows);
+		cr_expect_eq(a[i].int_sum, b[i].int_sum, "%s %s: integer sums differ",
+			     sample, a[i].table);
+		cr_expect_eq(a[i].hash, b[i].hash, "%s %s: contents differ",
+			     sample, a[i].table);
+		if (strncmp(a[i].table, "sched_", 6) == 0)
+			events += a[i].rows;
+	}
+	cr_expect_gt(events, 0, "%s: no events imported", sample);
+	free(a);
+	free(b);
+	free(cap);
+	free(one);
+	free(two);
+}
+
+Test(threads, perf_data_no_stacks)
+{
+	same_both_ways("bql-zstd", "capture.perf.data");
+}
+
+Test(threads, perf_data_stacks)
+{
+	same_both_ways("bql-stacks", "capture.perf.data");
+}
+
+Test(threads, perf_data_lossy)
+{
+	same_both_ways("lossy", "capture.perf.data");
+}
+
+Test(threads, trace_dat)
+{
+	same_both_ways("bql-v6", "capture.trace.dat");
+}
+
+Test(threads, trace_dat_buffers)
+{
+	same_both_ways("multibuf", "capture.trace.dat");
+}
