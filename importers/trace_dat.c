@@ -690,12 +690,42 @@ struct sandbox_report {
  * fails).  The counts come back through a pipe and serve
  * sink->buffer().  Without fork() (or pipe()), the pass runs in process.
  */
+/*
+ * Sanitizer runtimes call a death callback before exiting on an error;
+ * libFuzzer registers one that records the input as a crash of the
+ * fuzzed code.  Weak: absent (NULL) in builds without a sanitizer.
+ */
+extern void __sanitizer_set_death_callback(void (*callback)(void))
+	__attribute__((weak));
+
+/*
+ * In the sandbox child, let a crash of the libraries (or the alarm that
+ * bounds its time) kill the child quietly: handlers inherited from the
+ * parent (a sanitizer's or a fuzzer's crash reporter) would otherwise
+ * report libtracecmd's crash on a corrupt file as a crash of waitchain,
+ * which the parent already turns into a clean "corrupt capture" error.
+ */
+static void sandbox_child_quiet_crashes(void)
+{
+	/* SIGALRM too: the child's time bound is alarm(), and a fuzzer's own
+	 * SIGALRM handler would ignore it */
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+				     SIGALRM };
+
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], SIG_DFL);
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(NULL);
+}
+
 static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 {
 	struct sandbox_report rep;
 	size_t got = 0;
-	unsigned timeout;
-	int pfd[2], status, i;
+	unsigned timeout = st->opt.library_timeout ? st->opt.library_timeout
+			   : 120 + (unsigned)(st->file_size >> 23);
+	int pfd[2], status, i, timed_out = 0;
+	uint64_t deadline;
 	pid_t pid;
 
 	if (pipe(pfd) != 0)
@@ -713,11 +743,12 @@ static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 		int null = open("/dev/null", O_WRONLY);
 
 		close(pfd[0]);
+		sandbox_child_quiet_crashes();
 		if (null >= 0) {
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		alarm(120 + (unsigned)(st->file_size >> 23));
+		alarm(timeout);
 		if (open_lib(st, fd, &cerr))
 			_exit(SANDBOX_OPEN_FAILED);
 		if (count_events(st, &cerr))
@@ -734,13 +765,20 @@ static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 		_exit(0);	/* no cleanup: the parent owns everything */
 	}
 	close(pfd[1]);
-	timeout = 120 + (unsigned)(st->file_size >> 23);
+	/* the parent's own bound, a little after the child's alarm: should
+	 * the child not die of it, it is killed, as if it had */
+	deadline = wc_now_ns() + (uint64_t)(timeout + 5) * 1000000000u;
 	for (;;) {
 		struct pollfd p = { pfd[0], POLLIN, 0 };
 		int r = poll(&p, 1, 100);
 
 		if (st->opt.interrupted && *st->opt.interrupted) {
 			kill(pid, SIGKILL);
+			break;
+		}
+		if (wc_now_ns() > deadline) {
+			kill(pid, SIGKILL);
+			timed_out = 1;
 			break;
 		}
 		if (r < 0 && errno != EINTR)
@@ -764,7 +802,7 @@ static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 		;
 	if (st->opt.interrupted && *st->opt.interrupted)
 		return wc_err(err, WC_EINTERRUPTED, st->path, "interrupted");
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+	if (timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM))
 		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd did not "
 			      "finish reading this file in %u s: it is corrupt "
 			      "in a way that makes it loop", timeout);

@@ -13,6 +13,7 @@
 --   global_p50_ns, global_p95_ns, global_p99_ns, global_max_ns — percentiles of those block durations (ns)
 --   global_p99_ms — global_p99_ns in milliseconds
 --   uncertain_blocks — blocks of this vCPU (any reason) marked uncertain (overlapping lost events, fallbacks)
+--   uncertain_global_blocks — of its global_blocks, those marked uncertain
 -- Times come from thread_state (contiguous intervals per thread), so the
 -- five *_pct columns add up to 100.  A block runs from the switch-out to
 -- the wakeup; the time between the wakeup and the switch-in is "woken".
@@ -67,7 +68,8 @@ SELECT v.tid AS tid,
        pct.p99 AS global_p99_ns,
        pct.mx AS global_max_ns,
        ROUND(pct.p99 / 1e6, 3) AS global_p99_ms,
-       (SELECT COUNT(*) FROM block u WHERE u.utid = v.utid AND u.uncertain = 1) AS uncertain_blocks
+       (SELECT COUNT(*) FROM block u WHERE u.utid = v.utid AND u.uncertain = 1) AS uncertain_blocks,
+       (SELECT COUNT(*) FROM block u WHERE u.utid = v.utid AND u.is_vcpu = 1 AND u.on_global_lock = 1 AND u.uncertain = 1) AS uncertain_global_blocks
 FROM vcpu v
 LEFT JOIN thread t ON t.utid = v.utid
 LEFT JOIN st ON st.utid = v.utid

@@ -18,7 +18,7 @@
  *   blocks.b      per global-mutex block of a lane thread, by block id:
  *                 svarint(id - previous id), varint(lane), svarint(start -
  *                 previous start), varint(duration), varint(stack index + 1),
- *                 varint(waker thread index + 1).
+ *                 varint((waker thread index + 1) * 2 + uncertain).
  *   holders.b     per block_holder row of those blocks: varint(block index -
  *                 previous block index), varint(thread index + 1),
  *                 svarint(from - E), varint(to - from),
@@ -619,8 +619,8 @@ static int write_blocks(struct data *d, struct wc_buf *out)
 	int64_t prev_id = 0, prev_start = 0;
 	size_t cap_start = 0;
 	int rc = prepare(d,
-		"SELECT id, utid, start_ns, end_ns, stack_id, waker_utid "
-		"FROM block WHERE on_global_lock = 1 ORDER BY id", &st);
+		"SELECT id, utid, start_ns, end_ns, stack_id, waker_utid, "
+		"uncertain FROM block WHERE on_global_lock = 1 ORDER BY id", &st);
 
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = 0;	/* SQLITE_ROW */
@@ -661,7 +661,8 @@ static int write_blocks(struct data *d, struct wc_buf *out)
 		    wc_html_svarint(&bin, s - prev_start) ||
 		    wc_html_varint(&bin, (uint64_t)(e > s ? e - s : 0)) ||
 		    wc_html_varint(&bin, (uint64_t)(stk + 1)) ||
-		    wc_html_varint(&bin, (uint64_t)(waker + 1))) {
+		    wc_html_varint(&bin, (uint64_t)(waker + 1) * 2 +
+				   (sqlite3_column_int64(st, 6) != 0))) {
 			rc = nomem(d);
 			break;
 		}
@@ -1193,7 +1194,9 @@ static int write_verdict(struct data *d, struct wc_buf *b,
 		    json_u64(b, "p50_ns", c->p50_ns) ||
 		    json_u64(b, "p95_ns", c->p95_ns) ||
 		    json_u64(b, "p99_ns", c->p99_ns) ||
-		    json_u64(b, "max_ns", c->max_ns) || wc_buf_addc(b, '}'))
+		    json_u64(b, "max_ns", c->max_ns) ||
+		    json_u64(b, "uncertain_global_blocks", c->uncertain_global_blocks) ||
+		    wc_buf_addc(b, '}'))
 			return nomem(d);
 	}
 	if (wc_buf_adds(b, "],\n\"locks\":["))

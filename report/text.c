@@ -122,6 +122,7 @@ enum cell_kind {
 	CELL_DUR,	/* integer ns, shown as "12.3 us" */
 	CELL_PCT,	/* real, one decimal */
 	CELL_REAL3,	/* real, three decimals (ms) */
+	CELL_MARK,	/* integer flag: "?" if non-zero, else empty */
 	CELL_TEXT,	/* untrusted text, escaped */
 };
 
@@ -180,6 +181,8 @@ static int table(struct tout *t, sqlite3 *db, const char *name,
 				e = wc_buf_adds(&b, wc_fmt_duration(ns < 0 ? 0 : (uint64_t)ns, tmp, sizeof(tmp)));
 			} else if (cols[c].kind == CELL_PCT) {
 				e = wc_buf_printf(&b, "%.1f", sqlite3_column_double(st, i));
+			} else if (cols[c].kind == CELL_MARK) {
+				e = wc_buf_adds(&b, sqlite3_column_int64(st, i) ? "?" : "");
 			} else if (cols[c].kind == CELL_REAL3) {
 				e = wc_buf_printf(&b, "%.3f", sqlite3_column_double(st, i));
 			} else {
@@ -218,6 +221,8 @@ static int table(struct tout *t, sqlite3 *db, const char *name,
 			size_t pad = width[c] > w ? width[c] - w : 0;
 			int right = cols[c].kind != CELL_TEXT;
 
+			if (line >= 0 && c + 1 == ncols && !*s)
+				break;	/* an empty last cell: no trailing blanks */
 			fputc(' ', t->f);
 			if (right)
 				for (size_t k = 0; k < pad; k++)
@@ -337,6 +342,16 @@ static void header(struct tout *t, const struct wc_verdict *v, const char *db_pa
 	}
 }
 
+/* The legend of the uncertain counts, printed under the vCPU table when
+ * some block is uncertain (lost events, sched_wakeup fallback). */
+static void uncertain_legend(struct tout *t, const struct wc_verdict *v)
+{
+	fprintf(t->f, "  uncertain: %llu of the global-mutex blocks (%llu vCPU blocks in all) "
+		"overlap lost events or rest on a fallback; marked ? below.\n",
+		(unsigned long long)v->uncertain_global_blocks,
+		(unsigned long long)v->uncertain_blocks);
+}
+
 int wc_report_text(sqlite3 *db, const char *db_path,
 		   const struct wc_report_options *opt, FILE *out,
 		   struct wc_error *err)
@@ -355,6 +370,7 @@ int wc_report_text(sqlite3 *db, const char *db_path,
 		{ "global_p95_ns", "p95", CELL_DUR },
 		{ "global_p99_ns", "p99", CELL_DUR },
 		{ "global_max_ns", "max", CELL_DUR },
+		{ "uncertain_global_blocks", "uncertain", CELL_INT },
 	};
 	static const struct colspec holder_cols[] = {
 		{ "tid", "tid", CELL_INT },
@@ -390,6 +406,7 @@ int wc_report_text(sqlite3 *db, const char *db_path,
 		{ "holders", "holders", CELL_INT },
 		{ "waker", "waker", CELL_TEXT },
 		{ "wakeup_latency_ns", "latency", CELL_DUR },
+		{ "uncertain", "?", CELL_MARK },
 	};
 	static const struct colspec thread_cols[] = {
 		{ "state", "state", CELL_TEXT },
@@ -422,6 +439,8 @@ int wc_report_text(sqlite3 *db, const char *db_path,
 	if (v->analyzed) {
 		heading(&t, "vCPU threads: share of observed time", "vcpu_summary");
 		rc = table(&t, db, "vcpu_summary", NULL, 0, vcpu_cols, WC_ARRAY_SIZE(vcpu_cols));
+		if (!rc && v->uncertain_blocks)
+			uncertain_legend(&t, v);
 		if (!rc) {
 			heading(&t, "Who held the global mutex while vCPUs waited", "top_holders");
 			rc = table(&t, db, "top_holders", &ptop, 1, holder_cols, WC_ARRAY_SIZE(holder_cols));
@@ -433,6 +452,8 @@ int wc_report_text(sqlite3 *db, const char *db_path,
 		if (!rc) {
 			heading(&t, "Longest vCPU blocks", "longest_blocks");
 			rc = table(&t, db, "longest_blocks", &ptop, 1, block_cols, WC_ARRAY_SIZE(block_cols));
+			if (!rc && v->uncertain_blocks)
+				fputs("  ? = uncertain: the block overlaps lost events or rests on a fallback.\n", out);
 		}
 		if (!rc) {
 			heading(&t, "Stacks where vCPUs blocked in futex waits", "top_blocking_stacks");

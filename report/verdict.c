@@ -368,7 +368,7 @@ static int load_vcpus(struct run *r, struct wc_verdict *v)
 	size_t cap = 0;
 	int rc;
 	int c_tid, c_name, c_idx, c_obs, c_run, c_pre, c_wok, c_glob, c_oth,
-		c_n, c_p50, c_p95, c_p99, c_max, c_unc;
+		c_n, c_p50, c_p95, c_p99, c_max, c_unc, c_ugl;
 
 	rc = wc_query_prepare(r->db, r->path, "vcpu_summary", NULL, 0, &st, r->err);
 	if (rc)
@@ -388,6 +388,7 @@ static int load_vcpus(struct run *r, struct wc_verdict *v)
 	c_p99 = wc_q_col(st, "global_p99_ns");
 	c_max = wc_q_col(st, "global_max_ns");
 	c_unc = wc_q_col(st, "uncertain_blocks");
+	c_ugl = wc_q_col(st, "uncertain_global_blocks");
 	v->worst_vcpu = -1;
 	while ((rc = wc_q_step(r->db, r->path, "vcpu_summary", st, r->err)) > 0) {
 		struct wc_verdict_vcpu *c;
@@ -412,6 +413,8 @@ static int load_vcpus(struct run *r, struct wc_verdict *v)
 		c->p99_ns = to_u64(wc_q_int(st, c_p99, 0));
 		c->max_ns = to_u64(wc_q_int(st, c_max, 0));
 		v->uncertain_blocks += to_u64(wc_q_int(st, c_unc, 0));
+		c->uncertain_global_blocks = to_u64(wc_q_int(st, c_ugl, 0));
+		v->uncertain_global_blocks += c->uncertain_global_blocks;
 		if (r->oom) {
 			rc = oom(r);
 			break;

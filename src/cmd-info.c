@@ -2,7 +2,9 @@
  * cmd-info.c - `waitchain info`: what a capture/case holds.
  *
  * Reads only the import tables (capture, event_count, lost, buffer,
- * thread), so it works on a database that was never analyzed.
+ * thread), so it works on a database that was never analyzed; when the
+ * analysis ran, its warnings (table analysis, key warnings, one per line)
+ * are shown too.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -24,7 +26,8 @@ const struct wc_command wc_cmd_info = {
 	"\n"
 	"Prints the capture's format and version, host, kernel, CPUs, clock, time\n"
 	"span, events per type, lost/overrun counts per CPU, buffers, threads and\n"
-	"import warnings.  A capture is imported first (cached as CAPTURE.db).\n"
+	"import warnings, and the analysis warnings when it was analyzed.  A\n"
+	"capture is imported first (cached as CAPTURE.db).\n"
 	"\n"
 	"Options:\n"
 	"      --json      one JSON object instead of text\n"
@@ -194,6 +197,31 @@ static int info_json(sqlite3 *db, const char *path, struct wc_error *err)
 			       -1, &st, NULL) == SQLITE_OK) {
 		fputs(",\n\"analysis\":", stdout);
 		put_kv_object(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the analysis warnings again, one array element per line */
+	if (sqlite3_prepare_v2(db, "SELECT value FROM analysis WHERE key = 'warnings'",
+			       -1, &st, NULL) == SQLITE_OK) {
+		const char *w = sqlite3_step(st) == SQLITE_ROW ?
+			(const char *)sqlite3_column_text(st, 0) : NULL;
+		int n = 0;
+
+		fputs(",\n\"analysis_warnings\":[", stdout);
+		while (w && *w) {
+			const char *nl = strchr(w, '\n');
+			size_t len = nl ? (size_t)(nl - w) : strlen(w);
+			char *line = strndup(w, len);
+
+			if (len && line) {
+				if (n++)
+					fputc(',', stdout);
+				wc_fput_json_str(stdout, line);
+			}
+			free(line);
+			w += len + (nl != NULL);
+		}
+		fputc(']', stdout);
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !rc; i++) {

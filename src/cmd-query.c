@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "waitchain/db.h"
@@ -248,7 +249,9 @@ static int run_query(int argc, char **argv)
 		if (st) {
 			status = bind_params(st, params, nparams, name, q->text);
 			if (!status)
-				rc = wc_output_stmt(st, fmt, stdout, path, NULL, &err);
+				rc = wc_output_stmt_ex(st, fmt, stdout,
+						       isatty(fileno(stdout)) ? WC_OUT_TTY : 0,
+						       path, NULL, &err);
 			sqlite3_finalize(st);
 		}
 		tail = next;

@@ -140,7 +140,9 @@ static int run_statements(sqlite3 *db, const char *path, const char *sql,
 		}
 		if (!first && sqlite3_column_count(st) && fmt == WC_OUT_TABLE)
 			putchar('\n');
-		rc = wc_output_stmt(st, fmt, stdout, path, NULL, err);
+		rc = wc_output_stmt_ex(st, fmt, stdout,
+				       isatty(fileno(stdout)) ? WC_OUT_TTY : 0,
+				       path, NULL, err);
 		if (sqlite3_column_count(st))
 			first = 0;
 		sqlite3_finalize(st);

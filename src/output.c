@@ -43,8 +43,57 @@ struct value_style {
 	int (*text)(struct wc_buf *, const void *, size_t); /* TEXT, BLOB */
 };
 
+/* Terminal code points that json_str lets through as valid UTF-8 (C1
+ * controls, bidi overrides/isolates; the list of tty_str in escape.c). */
+static int json_tty_unsafe_cp(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	       cp == 0x061c;
+}
+
+/* CSV field for a terminal: tty_str first (ESC -> \x1b, CR/LF visible),
+ * then the RFC 4180 quoting of the escaped text.  0 or -WC_ENOMEM. */
+static int esc_csv_tty(struct wc_buf *out, const void *s, size_t n)
+{
+	struct wc_buf t = WC_BUF_INIT;
+	int rc = wc_esc_tty_str(&t, s, n);
+
+	if (!rc)
+		rc = wc_esc_csv_field(out, t.data ? t.data : "", t.len);
+	wc_buf_free(&t);
+	return rc;
+}
+
+/* JSON string for a terminal: json_str, then every code point a terminal
+ * must not get raw (json_tty_unsafe_cp) rewritten as \uXXXX, which JSON
+ * decodes to the same string.  0 or -WC_ENOMEM. */
+static int esc_json_tty(struct wc_buf *out, const void *s, size_t n)
+{
+	struct wc_buf t = WC_BUF_INIT;
+	int rc = wc_esc_json_str(&t, s, n);
+	const unsigned char *p = (const unsigned char *)t.data;
+
+	for (size_t i = 0; !rc && i < t.len;) {
+		unsigned cp = 0;
+		size_t len = p[i] >= 0x80 ? wc_utf8_seq(p + i, t.len - i, &cp) : 0;
+
+		if (len && json_tty_unsafe_cp(cp)) {
+			rc = wc_buf_printf(out, "\\u%04x", cp);
+			i += len;
+		} else {
+			rc = wc_buf_addc(out, (char)p[i]);
+			i++;
+		}
+	}
+	wc_buf_free(&t);
+	return rc;
+}
+
 static const struct value_style csv_style = { NULL, 17, 0, wc_esc_csv_field };
 static const struct value_style json_style = { "null", 17, 1, wc_esc_json_str };
+static const struct value_style csv_tty_style = { NULL, 17, 0, esc_csv_tty };
+static const struct value_style json_tty_style = { "null", 17, 1, esc_json_tty };
 /* table cells: escaped for a terminal, REALs short */
 static const struct value_style tty_style = { NULL, 6, 0, wc_esc_tty_str };
 
@@ -230,6 +279,20 @@ out:
 int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 		   const char *path, uint64_t *rows, struct wc_error *err)
 {
+	return wc_output_stmt_ex(st, fmt, out, 0, path, rows, err);
+}
+
+int wc_output_stmt_ex(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
+		      unsigned flags, const char *path, uint64_t *rows,
+		      struct wc_error *err)
+{
+	int tty = (flags & WC_OUT_TTY) != 0;
+	int (*name_esc)(struct wc_buf *, const void *, size_t) =
+		tty ? esc_csv_tty : wc_esc_csv_field;
+	int (*json_name_esc)(struct wc_buf *, const void *, size_t) =
+		tty ? esc_json_tty : wc_esc_json_str;
+	const struct value_style *csv_st = tty ? &csv_tty_style : &csv_style;
+	const struct value_style *json_st = tty ? &json_tty_style : &json_style;
 	int ncol = sqlite3_column_count(st), step, rc = 0;
 	uint64_t n = 0;
 	struct wc_buf b = WC_BUF_INIT;
@@ -256,7 +319,7 @@ int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 
 			if (i)
 				wc_buf_addc(&b, ',');
-			wc_esc_csv_field(&b, name ? name : "", name ? strlen(name) : 0);
+			name_esc(&b, name ? name : "", name ? strlen(name) : 0);
 		}
 		wc_buf_adds(&b, "\r\n");
 	} else {
@@ -272,19 +335,19 @@ int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 				if (i)
 					rc = wc_buf_addc(&b, ',');
 				if (!rc)
-					rc = put_value(&b, st, i, &csv_style);
+					rc = put_value(&b, st, i, csv_st);
 			} else {
 				const char *name = sqlite3_column_name(st, i);
 
 				if (i)
 					rc = wc_buf_addc(&b, ',');
 				if (!rc)
-					rc = wc_esc_json_str(&b, name ? name : "",
+					rc = json_name_esc(&b, name ? name : "",
 							     name ? strlen(name) : 0);
 				if (!rc)
 					rc = wc_buf_addc(&b, ':');
 				if (!rc)
-					rc = put_value(&b, st, i, &json_style);
+					rc = put_value(&b, st, i, json_st);
 			}
 		}
 		if (!rc)

@@ -36,6 +36,11 @@ struct wc_import_options {
 	/* Set asynchronously (SIGINT); importers poll it and return
 	 * WC_EINTERRUPTED when it becomes non-zero. */
 	volatile int *interrupted;
+	/* Seconds a library may take over its first pass of a capture
+	 * before the capture is declared corrupt (trace.dat's sandboxed
+	 * pass); 0 = the default, 120 s plus 1 s per 8 MiB.  Fuzz harnesses
+	 * lower it below their per-input timeout. */
+	unsigned library_timeout;
 };
 
 struct wc_importer {

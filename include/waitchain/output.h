@@ -40,4 +40,19 @@ int wc_out_format_parse(const char *name, enum wc_out_format *fmt);
 int wc_output_stmt(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
 		   const char *path, uint64_t *rows, struct wc_error *err);
 
+/*
+ * Flags of wc_output_stmt_ex().  WC_OUT_TTY: OUT is a terminal (the
+ * caller decides, e.g. isatty(), so the formatter stays testable): CSV
+ * text fields go through tty_str before csv_field (a raw ESC never
+ * reaches the screen; the field is no longer byte-exact), JSON strings
+ * also get C1 controls and bidi overrides as \uXXXX (still the same JSON
+ * value).  Without it CSV and JSON keep exact bytes.
+ */
+#define WC_OUT_TTY 1u
+
+/* wc_output_stmt() with FLAGS (WC_OUT_*); wc_output_stmt() is flags 0. */
+int wc_output_stmt_ex(sqlite3_stmt *st, enum wc_out_format fmt, FILE *out,
+		      unsigned flags, const char *path, uint64_t *rows,
+		      struct wc_error *err);
+
 #endif /* WAITCHAIN_OUTPUT_H */

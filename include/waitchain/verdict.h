@@ -112,6 +112,7 @@ struct wc_verdict_vcpu {
 		other_blocked_ns;
 	uint64_t global_blocks;
 	uint64_t p50_ns, p95_ns, p99_ns, max_ns;	/* of global blocks; 0 if none */
+	uint64_t uncertain_global_blocks;	/* of global_blocks, uncertain */
 };
 
 /* A thread given with --thread: time by state (query thread_states). */
@@ -150,6 +151,7 @@ struct wc_verdict {
 	size_t nevent_counts;
 	uint64_t lost_events, lost_reports;
 	uint64_t uncertain_blocks;	/* vCPU blocks marked uncertain */
+	uint64_t uncertain_global_blocks;	/* of those, on a global mutex */
 
 	/* --- vCPU totals (sums of vcpus[]) */
 	struct wc_verdict_vcpu *vcpus;

@@ -109,7 +109,7 @@
 
   var NB = D.blocks.n;
   var B = { id: new Float64Array(NB), lane: new Int32Array(NB), start: new Float64Array(NB),
-            dur: new Float64Array(NB), stack: new Int32Array(NB), waker: new Int32Array(NB) };
+            dur: new Float64Array(NB), stack: new Int32Array(NB), waker: new Int32Array(NB), unc: new Uint8Array(NB) };
   (function () {
     var r = new Reader(D.blocks.b), id = 0, s = 0;
     for (var i = 0; i < NB; i++) {
@@ -118,7 +118,8 @@
       s += r.sv(); B.start[i] = s;
       B.dur[i] = r.uv();
       B.stack[i] = r.uv() - 1;
-      B.waker[i] = r.uv() - 1;
+      var wk = r.uv();
+      B.unc[i] = wk % 2; B.waker[i] = (wk - B.unc[i]) / 2 - 1;
       if (lanes[B.lane[i]]) lanes[B.lane[i]].blocks.push(i);
     }
     lanes.forEach(function (l) {
@@ -284,7 +285,7 @@
   (function vcpuTable() {
     var t = document.getElementById('vcpu-table');
     var heads = [['vCPU thread', 'l'], ['Running'], ['Preempted'], ['Waiting for a CPU'], ['Blocked: global mutex'], ['Blocked: other'],
-                 ['Blocks on global mutex'], ['p50'], ['p95'], ['p99'], ['max']];
+                 ['Blocks on global mutex'], ['p50'], ['p95'], ['p99'], ['max'], ['Uncertain blocks']];
     var thead = el('thead'), tr = el('tr');
     heads.forEach(function (h) { tr.appendChild(el('th', h[1] || null, h[0])); });
     thead.appendChild(tr); t.appendChild(thead);
@@ -311,6 +312,8 @@
       cell(r, c.other_blocked_ns, c.observed_ns, 'other_blocked_ns');
       num(r, c.global_blocks, 'global_blocks');
       num(r, c.p50_ns, 'p50_ns', 1); num(r, c.p95_ns, 'p95_ns', 1); num(r, c.p99_ns, 'p99_ns', 1); num(r, c.max_ns, 'max_ns', 1);
+      num(r, c.uncertain_global_blocks || 0, 'uncertain_global_blocks');
+      if (c.uncertain_global_blocks) r.lastChild.className = 'unc';
       tb.appendChild(r);
     });
     if (!rows.length) { var r = el('tr'), td = el('td', 'l', 'No vCPU threads in this capture.'); td.colSpan = heads.length; r.appendChild(td); tb.appendChild(r); }
@@ -394,6 +397,7 @@
       it.appendChild(sw); it.appendChild(document.createTextNode(STATES[s].label)); lg.appendChild(it);
     });
     var m = el('span'); m.appendChild(el('span', 'mark')); m.appendChild(document.createTextNode('a block on the global mutex (click it)')); lg.appendChild(m);
+    var u = el('span'); u.appendChild(el('span', 'mark unc')); u.appendChild(document.createTextNode('an uncertain block (lost events or a fallback)')); lg.appendChild(u);
   })();
 
   /* ---------- timeline ---------- */
@@ -566,7 +570,15 @@
         if (bx1 < 0) continue;
         var fx = Math.floor(bx0), w = Math.max(1, bx1 - bx0);
         if (w <= 1 && fx === lastx) continue;
-        ctx.fillRect(w <= 1 ? fx : bx0, y + MARK_Y, w, MARK_H);
+        if (B.unc[l.bidx[j]]) {
+          /* uncertain: an orange outline with a hollow middle */
+          ctx.fillStyle = '#e07000';
+          ctx.fillRect(w <= 1 ? fx : bx0, y + MARK_Y - 1, w, MARK_H + 2);
+          if (w > 2) { ctx.fillStyle = '#fff4e0'; ctx.fillRect(bx0 + 1, y + MARK_Y, w - 2, MARK_H); }
+          ctx.fillStyle = '#7a0010';
+        } else {
+          ctx.fillRect(w <= 1 ? fx : bx0, y + MARK_Y, w, MARK_H);
+        }
         lastx = fx;
       }
     }
@@ -746,6 +758,11 @@
     box.setAttribute('data-block-id', String(B.id[b]));
     var rects = [{ lane: B.lane[b], from: B.start[b], to: B.start[b] + B.dur[b], main: true }];
     box.appendChild(el('h3', null, 'Block ' + B.id[b] + ': ' + thrName(l.th) + ' waited ' + fmtDur(B.dur[b]) + ' on the global mutex'));
+    if (B.unc[b]) {
+      var badge = el('p', null); badge.appendChild(el('span', 'badge-unc', 'uncertain'));
+      badge.appendChild(document.createTextNode(' this block overlaps lost events or rests on a fallback (sched_wakeup): its times, holders or waker may be wrong.'));
+      box.appendChild(badge);
+    }
     box.appendChild(el('p', null, 'From ' + fmtTime(B.start[b]) + ' to ' + fmtTime(B.start[b] + B.dur[b]) +
       (B.waker[b] >= 0 ? '; woken by ' + thrName(B.waker[b]) : '; not woken within the capture') + '.'));
     /* holders */
@@ -812,7 +829,9 @@
       return out;
     },
     blocks: function () { return NB; },
-    blockAt: function (i) { return { id: B.id[i], start: B.start[i], dur: B.dur[i], lane: B.lane[i] }; },
+    blockAt: function (i) { return { id: B.id[i], start: B.start[i], dur: B.dur[i], lane: B.lane[i], uncertain: B.unc[i] }; },
+    /* global-mutex blocks of vCPU lanes marked uncertain (drawn outlined) */
+    uncertainVcpuBlocks: function () { var n = 0; for (var i = 0; i < NB; i++) if (B.unc[i] && lanes[B.lane[i]].kind === 'vcpu') n++; return n; },
     blockInfo: function (id) {
       for (var i = 0; i < NB; i++) if (B.id[i] === id) return { start: B.start[i], dur: B.dur[i], lane: B.lane[i] };
       return null;

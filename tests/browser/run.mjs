@@ -9,8 +9,10 @@
 //     "nblocks": N,                      vCPU blocks on it
 //     "vcpus": [{ "tid", "running_ns", "preempted_ns", "woken_ns",
 //                 "global_ns", "other_blocked_ns", "global_blocks",
-//                 "p50_ns", "p95_ns", "p99_ns", "max_ns" }],
-//     "block": { "id", "tid", "holders": [tid, ...],
+//                 "p50_ns", "p95_ns", "p99_ns", "max_ns",
+//                 "uncertain_global_blocks" }],
+//     "nuncertain": N,                   vCPU blocks on a global mutex marked uncertain
+//     "block": { "id", "tid", "uncertain", "holders": [tid, ...],
 //                "chain": [{ "depth", "tid", "state" }, ...] } | null,
 //     "names": ["literal thread names that must appear as text", ...],
 //     "lanes_min": N }                   at least this many lanes
@@ -92,6 +94,16 @@ try {
     const bad = Object.keys(v).filter((k) => k !== 'tid' && row[k] !== v[k]);
     check(bad.length === 0, 'vCPU row tid ' + v.tid + ' matches the database',
           bad.map((k) => k + ' ' + row[k] + ' != ' + v[k]).join(', '));
+  }
+
+  // --- uncertain blocks: counted in the table, drawn outlined ------------
+  if (expect.nuncertain !== undefined) {
+    const unc = await page.evaluate(() => window.waitchainReport.uncertainVcpuBlocks());
+    check(unc === expect.nuncertain, 'the timeline marks ' + expect.nuncertain + ' uncertain vCPU blocks', unc);
+    const sum = Object.values(table).reduce((a, r) => a + (r.uncertain_global_blocks || 0), 0);
+    check(sum === expect.nuncertain, 'the vCPU table counts ' + expect.nuncertain + ' uncertain blocks', sum);
+    const legend = await page.evaluate(() => document.getElementById('legend').textContent);
+    check(legend.includes('uncertain block'), 'the legend explains uncertain marks', legend);
   }
 
   // --- decoded intervals agree with the database ------------------------
@@ -183,6 +195,7 @@ try {
         const d = document.getElementById('detail');
         return {
           id: d.getAttribute('data-block-id'),
+          badge: d.querySelectorAll('.badge-unc').length,
           holders: [...d.querySelectorAll('ol.holders li[data-tid]')].map((li) => Number(li.getAttribute('data-tid'))),
           chain: [...d.querySelectorAll('#chain-tree li[data-depth]')].map((li) => ({
             depth: Number(li.getAttribute('data-depth')),
@@ -191,6 +204,9 @@ try {
         };
       });
       check(det.id === String(b.id), 'clicking block ' + b.id + ' opens it', det.id);
+      if (b.uncertain !== undefined)
+        check(det.badge === (b.uncertain ? 1 : 0), 'its details ' + (b.uncertain ? 'show' : 'do not show') + ' the uncertain badge',
+              det.badge);
       check(JSON.stringify(det.holders) === JSON.stringify(b.holders), 'its holders are ' + JSON.stringify(b.holders),
             JSON.stringify(det.holders));
       check(JSON.stringify(det.chain) === JSON.stringify(b.chain), 'its holder chain matches the chain table',

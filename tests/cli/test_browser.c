@@ -148,7 +148,7 @@ static char *write_expect(const char *db_path, const char *name,
 		wc_buf_printf(&b, "%s{\"tid\":%lld,\"running_ns\":%lld,\"preempted_ns\":%lld,"
 			      "\"woken_ns\":%lld,\"global_ns\":%lld,\"other_blocked_ns\":%lld,"
 			      "\"global_blocks\":%lld,\"p50_ns\":%lld,\"p95_ns\":%lld,"
-			      "\"p99_ns\":%lld,\"max_ns\":%lld}",
+			      "\"p99_ns\":%lld,\"max_ns\":%lld,\"uncertain_global_blocks\":%lld}",
 			      nv++ ? "," : "", (long long)sqlite3_column_int64(st, 1),
 			      (long long)STATE_SUM("s.state = 'running'"),
 			      (long long)STATE_SUM("s.state = 'runnable' AND s.runnable_reason = 'preempted'"),
@@ -157,7 +157,9 @@ static char *write_expect(const char *db_path, const char *name,
 			      (long long)STATE_SUM("s.state IN ('sleeping', 'blocked_io') AND coalesce(b.on_global_lock, 0) = 0"),
 			      (long long)n, (long long)pctl(db, utid, n, 50),
 			      (long long)pctl(db, utid, n, 95), (long long)pctl(db, utid, n, 99),
-			      (long long)pctl(db, utid, n, 100));
+			      (long long)pctl(db, utid, n, 100),
+			      (long long)q_int(db, "SELECT count(*) FROM block WHERE utid = ?1 AND is_vcpu = 1 "
+					       "AND on_global_lock = 1 AND uncertain = 1", utid, 0));
 #undef STATE_SUM
 	}
 	sqlite3_finalize(st);
@@ -168,8 +170,12 @@ static char *write_expect(const char *db_path, const char *name,
 		    "ORDER BY b.end_ns - b.start_ns DESC, b.id LIMIT 1), (SELECT b.id FROM block b "
 		    "WHERE b.is_vcpu = 1 AND b.on_global_lock = 1 ORDER BY b.end_ns - b.start_ns DESC, "
 		    "b.id LIMIT 1))", 0, 0);
-	wc_buf_printf(&b, "],\"lanes_min\":%lld,\"block\":{\"id\":%lld,\"holders\":[",
-		      (long long)nv, (long long)bid);
+	wc_buf_printf(&b, "],\"nuncertain\":%lld,\"lanes_min\":%lld,\"block\":{\"id\":%lld,"
+		      "\"uncertain\":%lld,\"holders\":[",
+		      (long long)q_int(db, "SELECT count(*) FROM block WHERE is_vcpu = 1 AND "
+				       "on_global_lock = 1 AND uncertain = 1", 0, 0),
+		      (long long)nv, (long long)bid,
+		      (long long)q_int(db, "SELECT uncertain FROM block WHERE id = ?1", bid, 0));
 	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT holder_tid FROM block_holder WHERE block_id = ?1 "
 					"AND holder_tid IS NOT NULL ORDER BY seq", -1, &st, NULL), SQLITE_OK);
 	sqlite3_bind_int64(st, 1, bid);
@@ -304,4 +310,38 @@ Test(browser, hostile_thread_names_are_text, .timeout = 300)
 	free(html);
 	free(expect);
 	free(shot);
+}
+
+/* Without sched_waking every woken block rests on the sched_wakeup
+ * fallback: the page must count and mark those uncertain blocks as the
+ * database does, and the clicked block shows the badge. */
+Test(browser, uncertain_blocks_are_marked, .timeout = 300)
+{
+	struct wc_run r;
+	char *cap, *db, *html, *expect;
+
+	need_browser();
+	cap = wc_test_sample("degraded-nowaking", "capture.perf.data");
+	db = wc_test_tmpfile("nowaking.db");
+	html = wc_test_tmpfile("report-nowaking.html");
+	cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", db, "-q", NULL), 0);
+	cr_assert_eq(r.status, 0, "import: %s", r.err);
+	wc_run_free(&r);
+	cr_assert_eq(wc_run(&r, NULL, "report", db, "-o", html, NULL), 0);
+	cr_assert_eq(r.status, 0, "report: %s", r.err);
+	wc_run_free(&r);
+	{
+		sqlite3 *h = open_db(db);
+
+		cr_assert_gt(q_int(h, "SELECT count(*) FROM block WHERE is_vcpu = 1 AND "
+				   "on_global_lock = 1 AND uncertain = 1", 0, 0), 0,
+			     "the sample has uncertain vCPU blocks");
+		sqlite3_close(h);
+	}
+	expect = write_expect(db, "expect-nowaking.json", NULL);
+	run_browser(html, expect, NULL);
+	free(cap);
+	free(db);
+	free(html);
+	free(expect);
 }

@@ -197,3 +197,112 @@ Test(degraded, killed_perf_record_is_an_error)
 	free(cap);
 	free(db);
 }
+
+/* Sum of the last field of the rows of the text table under HEADING
+ * (rows end at the first blank line). */
+static long long text_table_last_column_sum(const char *txt, const char *heading,
+					    int *nrows)
+{
+	const char *p = strstr(txt, heading);
+	long long sum = 0;
+
+	*nrows = 0;
+	cr_assert(p, "no table %s in:\n%s", heading, txt);
+	p = strchr(p, '\n');
+	cr_assert(p);
+	p = strchr(p + 1, '\n');	/* skip the column heads */
+	cr_assert(p);
+	for (p++; *p && *p != '\n';) {
+		const char *eol = strchr(p, '\n');
+		const char *sp;
+
+		if (!eol)
+			eol = p + strlen(p);
+		sp = eol;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		if (strncmp(p, "  uncertain:", 12) != 0) {
+			sum += atoll(sp);
+			(*nrows)++;
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	return sum;
+}
+
+/* Without sched_waking the blocks rest on the sched_wakeup fallback: the
+ * text report counts the uncertain global-mutex blocks per vCPU (summing
+ * to what SQL says), marks the longest blocks with ?, and the HTML data
+ * carries the same counts; `info` shows the analysis warnings. */
+Test(degraded, uncertain_blocks_are_shown)
+{
+	char *db = import_sample("degraded-nowaking", "capture.perf.data", "nowaking-unc.db");
+	char *html_path = wc_test_tmpfile("nowaking.html");
+	long long n = wc_test_sql_int(db, "SELECT count(*) FROM block WHERE is_vcpu AND on_global_lock AND uncertain", -1, NULL);
+	long long all = wc_test_sql_int(db, "SELECT count(*) FROM block WHERE is_vcpu AND uncertain", -1, NULL);
+	/* the report's longest-blocks table: top 10 vCPU blocks by duration */
+	long long marked = wc_test_sql_int(db, "SELECT count(*) FROM (SELECT uncertain FROM block WHERE is_vcpu = 1 "
+					   "ORDER BY end_ns - start_ns DESC, id LIMIT 10) WHERE uncertain", -1, NULL);
+	char *txt, *html, *info, *json, legend[160];
+	long long sum = 0;
+	int nrows, qmarks = 0;
+
+	cr_assert_gt(n, 0, "the sample has uncertain vCPU blocks on the global mutex");
+	txt = run_out("report", db, "--no-color", NULL);
+	snprintf(legend, sizeof(legend), "uncertain: %lld of the global-mutex blocks (%lld vCPU blocks in all)", n, all);
+	cr_expect(strstr(txt, legend), "no \"%s\" in:\n%s", legend, txt);
+	cr_expect_eq(text_table_last_column_sum(txt, "vCPU threads: share of observed time", &nrows), n,
+		     "per-vCPU uncertain counts do not add up to %lld:\n%s", n, txt);
+	cr_expect_eq(nrows, wc_test_sql_int(db, "SELECT count(*) FROM vcpu", -1, NULL));
+	cr_expect(strstr(txt, "? = uncertain"), "no legend of the ? mark:\n%s", txt);
+	{
+		const char *p = strstr(txt, "Longest vCPU blocks");
+
+		cr_assert(p);
+		p = strchr(p, '\n');	/* past the title */
+		cr_assert(p);
+		p = strchr(p + 1, '\n');	/* past the column heads, "... latency ?" */
+		cr_assert(p);
+		for (const char *e = strstr(p, " ?\n"); e && e < strstr(p, "? = uncertain"); e = strstr(e + 1, " ?\n"))
+			qmarks++;
+	}
+	cr_expect_eq(qmarks, marked, "%d rows marked ?, SQL says %lld:\n%s", qmarks, marked, txt);
+	{
+		struct wc_run r;
+
+		cr_assert_eq(wc_run(&r, NULL, "report", db, "--format", "html", "-o", html_path, NULL), 0);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		wc_run_free(&r);
+	}
+	html = wc_test_read_file(html_path, NULL);
+	cr_assert(html);
+	for (const char *p = strstr(html, "\"uncertain_global_blocks\":"); p;
+	     p = strstr(p + 1, "\"uncertain_global_blocks\":"))
+		sum += atoll(p + strlen("\"uncertain_global_blocks\":"));
+	cr_expect_eq(sum, n, "HTML per-vCPU uncertain counts add up to %lld, SQL %lld", sum, n);
+	info = run_out("info", db, NULL, NULL);
+	cr_expect(strstr(info, "Analysis warnings:\n  the capture has no sched_waking"), "info:\n%s", info);
+	json = run_out("info", db, "--json", NULL);
+	cr_expect(strstr(json, "\"analysis_warnings\":[\"the capture has no sched_waking"), "info --json:\n%s", json);
+	free(txt);
+	free(html);
+	free(info);
+	free(json);
+	free(html_path);
+	free(db);
+}
+
+/* lossy: the text report's uncertain columns agree with SQL (here 0) */
+Test(degraded, lossy_uncertain_counts_match_sql)
+{
+	char *db = import_sample("lossy", "capture.perf.data", "lossy-unc.db");
+	long long n = wc_test_sql_int(db, "SELECT count(*) FROM block WHERE is_vcpu AND on_global_lock AND uncertain", -1, NULL);
+	char *txt = run_out("report", db, "--no-color", NULL);
+	int nrows;
+
+	cr_expect(strstr(txt, " uncertain\n"), "no uncertain column:\n%s", txt);
+	cr_expect_eq(text_table_last_column_sum(txt, "vCPU threads: share of observed time", &nrows), n, "%s", txt);
+	cr_expect_gt(nrows, 0);
+	free(txt);
+	free(db);
+}

@@ -126,6 +126,9 @@ int wc_fuzz_trace_dat_one(const uint8_t *data, size_t size)
 	memcpy(in.head, data, in.head_len);
 	in.head_pos = in.head_len;
 	opt.salvage = size ? (data[size - 1] & 1) : 0;
+	/* a file that makes libtracecmd loop is reported after this long,
+	 * well inside tools/fuzz.sh's -timeout=30 */
+	opt.library_timeout = 5;
 	if (wc_importer_trace_dat.open(&in, &opt, &state, &ctx.sym, &err) == 0)
 		wc_importer_trace_dat.run(state, &sink, &err);
 	wc_importer_trace_dat.close(state);

@@ -329,6 +329,27 @@ Test(report, warnings_for_missing_events)
 
 /* --- text and JSON ---------------------------------------------------------------- */
 
+/* Uncertain blocks (lost events, fallbacks) are counted per vCPU, marked
+ * "?" in the longest-blocks table and explained by a legend. */
+Test(report, text_report_marks_uncertain_blocks)
+{
+	/* block 4: CPU 1/KVM on the global mutex, the only one set */
+	char *path = make_case("uncertain.db", "UPDATE block SET uncertain = (id = 4);");
+	sqlite3 *db = open_case(path);
+	char *text;
+
+	text = report_to_string(db, 0, NULL);
+	cr_expect(strstr(text, "  101 CPU 0/KVM 100.0 us 51.5      5.0    3.5    30.0   10.0      2 10.0 us 20.0 us 20.0 us 20.0 us         0\n"
+			       "  102 CPU 1/KVM  95.0 us 45.8      0.0    4.7    49.5    0.0      3  5.0 us 40.0 us 40.0 us 40.0 us         1\n"
+			       "  uncertain: 1 of the global-mutex blocks (1 vCPU blocks in all) overlap lost events or rest on a fallback; marked ? below.\n")
+		  != NULL, "%s", text);
+	cr_expect(strstr(text, "      4 102 CPU 1/KVM 0.020  40.0 us 0x1000      1 qemu-main       2 CPU 0/KVM  3.0 us ?\n") != NULL, "%s", text);
+	cr_expect(strstr(text, "  ? = uncertain: the block overlaps lost events or rests on a fallback.\n") != NULL, "%s", text);
+	free(text);
+	sqlite3_close(db);
+	free(path);
+}
+
 Test(report, text_report)
 {
 	char *path = make_case("text.db", NULL);
@@ -348,9 +369,11 @@ Test(report, text_report)
 	cr_expect(strstr(text, "  events: sched_switch 40, sys_enter_futex 30, sys_exit_futex 30, sched_waking 20\n") != NULL, "%s", text);
 	cr_expect(strstr(flat, "- 12 events were lost by the recorder (1 loss report)") != NULL);
 	/* the tables, aligned */
-	cr_expect(strstr(text, "  tid name      observed run% preempt% woken% global% other% blocks     p50     p95     p99     max\n"
-			       "  101 CPU 0/KVM 100.0 us 51.5      5.0    3.5    30.0   10.0      2 10.0 us 20.0 us 20.0 us 20.0 us\n"
-			       "  102 CPU 1/KVM  95.0 us 45.8      0.0    4.7    49.5    0.0      3  5.0 us 40.0 us 40.0 us 40.0 us\n") != NULL, "%s", text);
+	cr_expect(strstr(text, "  tid name      observed run% preempt% woken% global% other% blocks     p50     p95     p99     max uncertain\n"
+			       "  101 CPU 0/KVM 100.0 us 51.5      5.0    3.5    30.0   10.0      2 10.0 us 20.0 us 20.0 us 20.0 us         0\n"
+			       "  102 CPU 1/KVM  95.0 us 45.8      0.0    4.7    49.5    0.0      3  5.0 us 40.0 us 40.0 us 40.0 us         0\n") != NULL, "%s", text);
+	/* no uncertain vCPU block in the fixture: no legend */
+	cr_expect(strstr(text, "? = uncertain") == NULL, "%s", text);
 	cr_expect(strstr(text, "  100 qemu-main 35.0 us  45.5      3  48.6     28.6   22.9 0 ns  0 ns    0 ns\n") != NULL, "%s", text);
 	cr_expect(strstr(text, "      2 blocked_io  8.0 us  100.0     10.4      2       1\n") != NULL, "%s", text);
 	cr_expect(strstr(text, "      4 102 CPU 1/KVM 0.020  40.0 us 0x1000      1 qemu-main       2 CPU 0/KVM  3.0 us\n") != NULL, "%s", text);
