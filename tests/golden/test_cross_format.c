@@ -96,6 +96,15 @@ static int64_t count(const char *db, const char *fmt, int64_t t0, int64_t t1,
 	return v;
 }
 
+/* The capture table's KEY (first_ts / last_ts) of DB, -1 if absent. */
+static int64_t capture_ts(const char *db, const char *key)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT value FROM capture WHERE key = '%s'", key);
+	return wc_test_sql_int(db, sql, -1, NULL);
+}
+
 static void check_sample(const char *sample)
 {
 	char *perf = import(sample, "capture.perf.data");
@@ -113,12 +122,17 @@ static void check_sample(const char *sample)
 		cr_log_warn("%s: sample missing, skipped", sample);
 		return;
 	}
-	t0 = wc_test_sql_int(perf, "SELECT value FROM capture WHERE key = 'first_ts'", -1, NULL);
-	if (wc_test_sql_int(tdat, "SELECT value FROM capture WHERE key = 'first_ts'", -1, NULL) > t0)
-		t0 = wc_test_sql_int(tdat, "SELECT value FROM capture WHERE key = 'first_ts'", -1, NULL);
-	t1 = wc_test_sql_int(perf, "SELECT value FROM capture WHERE key = 'last_ts'", -1, NULL);
-	if (wc_test_sql_int(tdat, "SELECT value FROM capture WHERE key = 'last_ts'", -1, NULL) < t1)
-		t1 = wc_test_sql_int(tdat, "SELECT value FROM capture WHERE key = 'last_ts'", -1, NULL);
+	t0 = capture_ts(perf, "first_ts");
+	t1 = capture_ts(perf, "last_ts");
+	{
+		int64_t tdat_first = capture_ts(tdat, "first_ts");
+		int64_t tdat_last = capture_ts(tdat, "last_ts");
+
+		if (tdat_first > t0)
+			t0 = tdat_first;
+		if (tdat_last < t1)
+			t1 = tdat_last;
+	}
 	cr_assert(t0 > 0 && t1 > t0, "%s: no common window", sample);
 
 	cr_assert_eq(wc_csv_read(threads, &csv), 0);

@@ -48,12 +48,6 @@
 #include "waitchain/importer.h"
 #include "waitchain/util.h"
 
-/* The importer registry refers to importers weakly: refer to them
- * strongly so that the static library's importer objects are linked. */
-const struct wc_importer *const truth_importers[] = {
-	&wc_importer_trace_dat, &wc_importer_perf_data,
-};
-
 struct hold {
 	int tid;
 	int64_t acquire, release;
