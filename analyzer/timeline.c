@@ -57,6 +57,7 @@
  *    most PENDING_WAKE_NS and closes the sleep that follows at once.
  *  - The idle task (tid 0) has no timeline.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,11 +86,13 @@ static const char *const cur_sql[CUR_COUNT] = {
 		" sched_process_fork ORDER BY rowid",
 	[CUR_EXIT] = "SELECT seq, ts, cpu, tid FROM sched_process_exit"
 		" ORDER BY rowid",
-	[CUR_FENTER] = "SELECT enter_seq, enter_ns, cpu, id, tid, uaddr, cmd, val,"
-		" uaddr2, syscall FROM futex WHERE enter_seq IS NOT NULL"
-		" ORDER BY id",	/* ids follow enter order: a rowid scan */
-	[CUR_FEXIT] = "SELECT exit_seq, exit_ns, enter_seq, id, tid, ret FROM futex"
-		" WHERE exit_seq IS NOT NULL ORDER BY exit_seq",
+	/* every call in id order (= enter order, or exit order for a call
+	 * whose enter is not in the capture): seq is where the row enters
+	 * the merge; its exit goes to the exit heap (CUR_FEXIT) */
+	[CUR_FENTER] = "SELECT coalesce(enter_seq, exit_seq), enter_ns, cpu, id,"
+		" tid, uaddr, cmd, val, uaddr2, syscall, enter_seq, exit_seq,"
+		" exit_ns, ret FROM futex ORDER BY id",
+	[CUR_FEXIT] = NULL,
 	[CUR_KVM] = "SELECT seq, ts, cpu, tid, kind FROM kvm_event ORDER BY rowid",
 };
 
@@ -104,6 +107,72 @@ struct cursor {
 	int has_row;
 	int64_t seq;
 };
+
+/*
+ * The futex exits still to come, smallest exit_seq first.  Exits are
+ * not read in a second pass over the futex table sorted by exit_seq
+ * (the columnar table has no index): each call's exit is pushed when its
+ * row is read in enter order, and every enter with a smaller seq than an
+ * exit is read before that exit is due, so the heap minimum is the next
+ * exit of the capture.  It holds the calls in progress: at most one per
+ * thread (plus exits without an enter, popped at once).
+ */
+struct fexit {
+	int64_t seq, id, ret;
+	uint64_t ts;
+	int32_t tid;
+	int enter_known;
+};
+
+struct fexit_heap {
+	struct fexit *v;
+	size_t n, cap;
+};
+
+static int heap_push(struct fexit_heap *h, const struct fexit *e)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 256;
+		struct fexit *nv = realloc(h->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = nc;
+	}
+	i = h->n++;
+	while (i > 0 && h->v[(i - 1) / 2].seq > e->seq) {
+		h->v[i] = h->v[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h->v[i] = *e;
+	return 0;
+}
+
+static void heap_pop(struct fexit_heap *h)
+{
+	struct fexit last;
+	size_t i = 0;
+
+	assert(h->n > 0);
+	last = h->v[--h->n];
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= h->n)
+			break;
+		if (k + 1 < h->n && h->v[k + 1].seq < h->v[k].seq)
+			k++;
+		if (last.seq <= h->v[k].seq)
+			break;
+		h->v[i] = h->v[k];
+		i = k;
+	}
+	if (h->n)
+		h->v[i] = last;
+}
 
 static int64_t col_i64(sqlite3_stmt *st, int i, int64_t deflt)
 {
@@ -699,13 +768,13 @@ static int on_futex_enter(struct actx *c, sqlite3_stmt *st)
 	return rc;
 }
 
-static int on_futex_exit(struct actx *c, sqlite3_stmt *st)
+static int on_futex_exit(struct actx *c, const struct fexit *e)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	int enter_known = sqlite3_column_type(st, 2) != SQLITE_NULL;
-	int64_t id = col_i64(st, 3, 0);
-	struct athread *t = actx_thread_at(c, (int32_t)col_i64(st, 4, -1), seq);
+	uint64_t seq = (uint64_t)e->seq;
+	uint64_t ts = e->ts;
+	int enter_known = e->enter_known;
+	int64_t id = e->id;
+	struct athread *t = actx_thread_at(c, e->tid, seq);
 	int rc;
 
 	if (!t)
@@ -1165,6 +1234,7 @@ static const char ins_vslice_sql[] =
 int timeline_run(struct actx *c)
 {
 	struct cursor cur[CUR_COUNT];
+	struct fexit_heap exits = { NULL, 0, 0 };
 	int rc = 0;
 
 	memset(cur, 0, sizeof(cur));
@@ -1179,6 +1249,8 @@ int timeline_run(struct actx *c)
 				" ORDER BY depth", &c->q_frames, c->err)))
 		goto out;
 	for (int k = 0; k < CUR_COUNT; k++) {
+		if (!cur_sql[k])
+			continue;
 		rc = wc_db_prepare(c->db, c->path, cur_sql[k], &cur[k].st, c->err);
 		if (!rc)
 			rc = cursor_next(c, &cur[k], k);
@@ -1189,15 +1261,52 @@ int timeline_run(struct actx *c)
 	for (;;) {
 		int best = -1;
 
+		cur[CUR_FEXIT].has_row = exits.n > 0;
+		cur[CUR_FEXIT].seq = exits.n ? exits.v[0].seq : 0;
 		for (int k = 0; k < CUR_COUNT; k++)
 			if (cur[k].has_row &&
 			    (best < 0 || cur[k].seq < cur[best].seq))
 				best = k;
 		if (best < 0)
 			break;
+		if (best == CUR_FENTER) {
+			/* queue the call's exit; a row without an enter is
+			 * only an exit */
+			sqlite3_stmt *st = cur[best].st;
+			int enter_known = sqlite3_column_type(st, 10) != SQLITE_NULL;
+
+			if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+				struct fexit e;
+
+				e.seq = col_i64(st, 11, 0);
+				e.ts = (uint64_t)col_i64(st, 12, 0);
+				e.id = col_i64(st, 3, 0);
+				e.tid = (int32_t)col_i64(st, 4, -1);
+				e.ret = col_i64(st, 13, 0);
+				e.enter_known = enter_known;
+				if (enter_known && e.seq <= cur[best].seq) {
+					rc = wc_err(c->err, WC_EFORMAT, c->path,
+						    "futex call %lld exits (seq %lld) before it enters (seq %lld)",
+						    (long long)e.id, (long long)e.seq,
+						    (long long)cur[best].seq);
+					goto out;
+				}
+				if (heap_push(&exits, &e)) {
+					rc = wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+					goto out;
+				}
+			}
+			if (!enter_known) {
+				rc = cursor_next(c, &cur[best], best);
+				if (rc)
+					goto out;
+				continue;
+			}
+		}
 		{
 			sqlite3_stmt *st = cur[best].st;
-			uint64_t ts = (uint64_t)col_i64(st, 1, 0);
+			uint64_t ts = best == CUR_FEXIT ? exits.v[0].ts
+					: (uint64_t)col_i64(st, 1, 0);
 
 			if (!c->started) {
 				c->started = 1;
@@ -1213,7 +1322,13 @@ int timeline_run(struct actx *c)
 			case CUR_FORK: rc = on_fork(c, st); break;
 			case CUR_EXIT: rc = on_exit_ev(c, st); break;
 			case CUR_FENTER: rc = on_futex_enter(c, st); break;
-			case CUR_FEXIT: rc = on_futex_exit(c, st); break;
+			case CUR_FEXIT: {
+				struct fexit e = exits.v[0];
+
+				heap_pop(&exits);
+				rc = on_futex_exit(c, &e);
+				break;
+			}
 			case CUR_KVM: rc = on_kvm(c, st); break;
 			}
 		}
@@ -1230,7 +1345,8 @@ int timeline_run(struct actx *c)
 				c->opt->progress(c->opt->progress_ctx, c->nevents,
 						 c->total_events);
 		}
-		rc = cursor_next(c, &cur[best], best);
+		if (best != CUR_FEXIT)
+			rc = cursor_next(c, &cur[best], best);
 		if (rc)
 			goto out;
 	}
@@ -1241,5 +1357,6 @@ int timeline_run(struct actx *c)
 out:
 	for (int k = 0; k < CUR_COUNT; k++)
 		sqlite3_finalize(cur[k].st);
+	free(exits.v);
 	return rc;
 }

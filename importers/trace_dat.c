@@ -308,7 +308,13 @@ static int note_comm(struct tdat_state *st, const struct wc_sink *sink,
 	if (strncmp(s->comm, comm, sizeof(s->comm) - 1) == 0 &&
 	    src != WC_COMM_RENAME)
 		return 0;
-	snprintf(s->comm, sizeof(s->comm), "%s", comm);
+	{
+		/* per event: a bounded copy, not snprintf */
+		size_t n = strnlen(comm, sizeof(s->comm) - 1);
+
+		memcpy(s->comm, comm, n);
+		s->comm[n] = '\0';
+	}
 	if (!sink->comm)
 		return 0;
 	return sink->comm(sink->ctx, ts, tid, -1, comm, src, err);
@@ -1256,9 +1262,13 @@ static int past_real_end(const struct tdat_state *st,
 /* Points *S at a copy in BUF (256 bytes). */
 static void own_str(const char **s, char *buf)
 {
+	size_t n;
+
 	if (!*s)
 		return;
-	snprintf(buf, 256, "%s", *s);
+	n = strnlen(*s, 255);	/* per event: no snprintf */
+	memcpy(buf, *s, n);
+	buf[n] = '\0';
 	*s = buf;
 }
 

@@ -99,9 +99,39 @@ static int check_interrupt(void *flag)
 	return *(volatile int *)flag;
 }
 
+/* Connects every virtual table of DB (the columnar event tables) now:
+ * connecting declares the table's columns by parsing a CREATE TABLE,
+ * which the authorizer below would refuse.  Connections are kept for
+ * the life of DB (its schema cannot change: it is read-only). */
+static int connect_virtual_tables(sqlite3 *db, const char *path,
+				  struct wc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = wc_db_prepare(db, path,
+			       "SELECT name FROM sqlite_schema WHERE type = 'table'"
+			       " AND sql LIKE 'CREATE VIRTUAL TABLE%'", &st, err);
+
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 0",
+					    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_stmt *q = NULL;
+
+		if (!sql)
+			rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+		else
+			rc = wc_db_prepare(db, path, sql, &q, err);
+		sqlite3_finalize(q);
+		sqlite3_free(sql);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Makes DB unable to write, attach or load code. */
 static int harden(sqlite3 *db, const char *path, struct wc_error *err)
 {
+	if (connect_virtual_tables(db, path, err))
+		return -WC_EDB;
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);

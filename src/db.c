@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "waitchain/coltab.h"
 #include "waitchain/db.h"
 #include "waitchain/embedded.h"
 #include "waitchain/util.h"
@@ -142,6 +143,11 @@ int wc_db_create(const char *path, sqlite3 **out, struct wc_error *err)
 		return rc;
 	}
 	sqlite3_extended_result_codes(db, 1);
+	if (wc_coltab_register(db) != SQLITE_OK) {
+		rc = db_error(db, path, "cannot register the columnar table module", err);
+		sqlite3_close(db);
+		return rc;
+	}
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA page_size = 16384;"
 		 "PRAGMA journal_mode = OFF;"
@@ -223,6 +229,10 @@ static int db_open(const char *path, int readonly, sqlite3 **out,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 2000);
+	if (wc_coltab_register(db) != SQLITE_OK) {
+		rc = db_error(db, path, "cannot register the columnar table module", err);
+		goto fail;
+	}
 	rc = wc_db_int(db, path, "PRAGMA application_id", 0, &app, err);
 	if (rc)
 		goto fail;

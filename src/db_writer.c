@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "waitchain/coltab.h"
 #include "waitchain/db.h"
 #include "waitchain/tidmap.h"
 #include "waitchain/util.h"
@@ -239,15 +240,15 @@ enum {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_SWITCH] = "INSERT INTO sched_switch(seq, ts, cpu, tid, prev_tid, prev_comm, prev_prio, prev_state, prev_state_str, next_tid, next_comm, next_prio, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[ST_WAKING] = "INSERT INTO sched_waking(seq, ts, cpu, waker_tid, tid, comm, prio, target_cpu, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_WAKEUP] = "INSERT INTO sched_wakeup(seq, ts, cpu, waker_tid, tid, comm, prio, target_cpu, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_SWITCH] = NULL,	/* columnar: see coltab_table */
+	[ST_WAKING] = NULL,	/* columnar: see coltab_table */
+	[ST_WAKEUP] = NULL,	/* columnar: see coltab_table */
 	[ST_WAKEUP_NEW] = "INSERT INTO sched_wakeup_new(seq, ts, cpu, waker_tid, tid, comm, prio, target_cpu, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_FORK] = "INSERT INTO sched_process_fork(seq, ts, cpu, tid, parent_tid, parent_comm, child_tid, child_comm, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_EXIT] = "INSERT INTO sched_process_exit(seq, ts, cpu, tid, comm, prio, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_RENAME] = "INSERT INTO task_rename(seq, ts, cpu, tid, oldcomm, newcomm, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_FUTEX] = "INSERT INTO futex(id, enter_seq, exit_seq, tid, pid, cpu, enter_ns, exit_ns, syscall, uaddr, op, cmd, op_name, val, utime, uaddr2, val3, ret, buffer, stack_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-	[ST_KVM] = "INSERT INTO kvm_event(seq, ts, cpu, tid, kind, vcpu_id, reason, guest_rip, isa, buffer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_FUTEX] = NULL,	/* columnar: see coltab_table */
+	[ST_KVM] = NULL,	/* columnar: see coltab_table */
 	[ST_LOST] = "INSERT INTO lost(cpu, ts_from_ns, ts_ns, count, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_META] = "INSERT OR REPLACE INTO capture(key, value) VALUES (?1, ?2)",
 	[ST_BUFFER] = "INSERT OR REPLACE INTO buffer(id, name, clock, ncpus, nevents, imported) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -258,12 +259,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVCOUNT] = "INSERT OR REPLACE INTO event_count(name, count, stored) VALUES (?1, ?2, ?3)",
 };
 
+/* The columnar tables (coltab.h), by statement slot. */
+static const char *const coltab_table[ST_COUNT] = {
+	[ST_SWITCH] = "sched_switch", [ST_WAKING] = "sched_waking",
+	[ST_WAKEUP] = "sched_wakeup", [ST_FUTEX] = "futex",
+	[ST_KVM] = "kvm_event",
+};
+
+/* futex columns (0-based, declaration order) that the exit sets. */
+enum { FX_EXIT_SEQ = 2, FX_EXIT_NS = 7, FX_RET = 17 };
+
 struct wc_db_writer {
 	sqlite3 *db;
 	const char *path;
 	struct wc_sink sink;
 	struct wc_symbolizer sym;
-	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *st[ST_COUNT];	/* row tables */
+	struct wc_coltab_writer *ct[ST_COUNT];	/* columnar tables */
 	int in_tx, finished;
 	volatile int *interrupted;
 	void (*progress)(void *ctx, uint64_t events);
@@ -298,7 +310,9 @@ struct wc_db_writer {
 
 	struct strset strings;	/* event names, syscalls, symbols, DSOs */
 	struct evcounts counts;
-	char opname[64];
+	char opname[64];	/* wc_futex_op_name() of opname_op */
+	int32_t opname_op;
+	int opname_valid;
 };
 
 #define NOMEM(w, err) wc_err(err, WC_ENOMEM, (w)->path, "out of memory while importing")
@@ -332,6 +346,59 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* --- prev_state and futex op names ---------------------------------------- */
+
+/*
+ * One event row on its way to a row table (a prepared INSERT whose
+ * parameter i+1 is column i) or to a columnar table (coltab.h): the
+ * ev_* functions fill columns by 0-based index either way.
+ */
+struct rowdst {
+	sqlite3_stmt *st;
+	struct wc_coltab_writer *ct;
+};
+
+static struct rowdst dst_begin(struct wc_db_writer *w, int slot)
+{
+	struct rowdst d = { w->st[slot], w->ct[slot] };
+
+	if (d.ct)
+		wc_coltab_row(d.ct);
+	return d;
+}
+
+static void dst_int(struct rowdst *d, int col, int64_t v)
+{
+	if (d->ct)
+		wc_coltab_set_int(d->ct, col, v);
+	else
+		sqlite3_bind_int64(d->st, col + 1, v);
+}
+
+static void dst_int_or_null(struct rowdst *d, int col, int present, int64_t v)
+{
+	if (present)
+		dst_int(d, col, v);
+	else if (d->ct)
+		wc_coltab_set_null(d->ct, col);
+	else
+		sqlite3_bind_null(d->st, col + 1);
+}
+
+/* TEXT may be NULL (stored as NULL); it is copied before return. */
+static int dst_text(struct rowdst *d, int col, const char *text,
+		    struct wc_error *err)
+{
+	if (d->ct)
+		return wc_coltab_set_text(d->ct, col, text, err);
+	bind_text(d->st, col + 1, text);
+	return 0;
+}
+
+static int dst_done(struct wc_db_writer *w, struct rowdst *d,
+		    struct wc_error *err)
+{
+	return d->ct ? wc_coltab_append(d->ct, err) : step_reset(w, d->st, err);
+}
 
 const char *wc_prev_state_str(int64_t state, char *buf, size_t size)
 {
@@ -551,52 +618,62 @@ static struct futex_slot *futex_slot(struct wc_db_writer *w, int32_t tid,
 	return &w->futex[i];
 }
 
-/* Writes one futex row: C is the enter (NULL if not seen), EXIT_EV the
- * exit event (NULL if not seen). */
+/* Appends one futex row: C is the enter (NULL if not seen), EXIT_EV the
+ * exit event (NULL if not seen or not yet happened: wc_coltab_patch()
+ * sets the exit columns when it comes). */
 static int write_futex(struct wc_db_writer *w, const struct futex_call *c,
 		       const struct wc_event *exit_ev, uint64_t exit_seq,
 		       struct wc_error *err)
 {
-	sqlite3_stmt *st = w->st[ST_FUTEX];
+	struct rowdst d = dst_begin(w, ST_FUTEX);
 	int32_t tid = c ? c->tid : exit_ev->tid;
 	int32_t pid = c ? c->pid : exit_ev->pid;
 	int64_t stack = c ? c->stack_id : 0;
+	int rc;
 
-	sqlite3_bind_int64(st, 1, c ? c->id : ++w->next_futex_id);
-	bind_i64_or_null(st, 2, c != NULL, c ? (int64_t)c->enter_seq : 0);
-	bind_i64_or_null(st, 3, exit_ev != NULL, (int64_t)exit_seq);
-	sqlite3_bind_int(st, 4, tid);
-	bind_i64_or_null(st, 5, pid >= 0, pid);
-	bind_i64_or_null(st, 6, c && c->cpu >= 0, c ? c->cpu : 0);
-	bind_i64_or_null(st, 7, c != NULL, c ? (int64_t)c->enter_ns : 0);
-	bind_i64_or_null(st, 8, exit_ev != NULL,
-			 exit_ev ? (int64_t)exit_ev->ts : 0);
+	dst_int(&d, 0, c ? c->id : ++w->next_futex_id);
+	dst_int_or_null(&d, 1, c != NULL, c ? (int64_t)c->enter_seq : 0);
+	dst_int_or_null(&d, FX_EXIT_SEQ, exit_ev != NULL, (int64_t)exit_seq);
+	dst_int(&d, 3, tid);
+	dst_int_or_null(&d, 4, pid >= 0, pid);
+	dst_int_or_null(&d, 5, c && c->cpu >= 0, c ? c->cpu : 0);
+	dst_int_or_null(&d, 6, c != NULL, c ? (int64_t)c->enter_ns : 0);
+	dst_int_or_null(&d, FX_EXIT_NS, exit_ev != NULL,
+			exit_ev ? (int64_t)exit_ev->ts : 0);
 	if (c)
-		sqlite3_bind_text(st, 9, c->syscall, -1, SQLITE_STATIC);
+		rc = dst_text(&d, 8, c->syscall, err);
 	else
-		sqlite3_bind_text(st, 9, exit_ev->u.futex_exit.syscall
-					 ? exit_ev->u.futex_exit.syscall : "futex",
-				  -1, SQLITE_STATIC);
+		rc = dst_text(&d, 8, exit_ev->u.futex_exit.syscall
+				     ? exit_ev->u.futex_exit.syscall : "futex",
+			      err);
+	if (rc)
+		return rc;
 	if (c) {
-		sqlite3_bind_int64(st, 10, (int64_t)c->uaddr);
-		sqlite3_bind_int(st, 11, c->op);
-		sqlite3_bind_int(st, 12, c->op & WC_FUTEX_CMD_MASK);
-		sqlite3_bind_text(st, 13, wc_futex_op_name(c->op, w->opname,
-							   sizeof(w->opname)),
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 14, c->val);
-		sqlite3_bind_int64(st, 15, (int64_t)c->utime);
-		sqlite3_bind_int64(st, 16, (int64_t)c->uaddr2);
-		sqlite3_bind_int64(st, 17, c->val3);
+		dst_int(&d, 9, (int64_t)c->uaddr);
+		dst_int(&d, 10, c->op);
+		dst_int(&d, 11, c->op & WC_FUTEX_CMD_MASK);
+		if (!w->opname_valid || w->opname_op != c->op) {
+			/* formatted once per distinct op, not per call */
+			wc_futex_op_name(c->op, w->opname, sizeof(w->opname));
+			w->opname_op = c->op;
+			w->opname_valid = 1;
+		}
+		rc = dst_text(&d, 12, w->opname, err);
+		if (rc)
+			return rc;
+		dst_int(&d, 13, c->val);
+		dst_int(&d, 14, (int64_t)c->utime);
+		dst_int(&d, 15, (int64_t)c->uaddr2);
+		dst_int(&d, 16, c->val3);
 	} else {
-		for (int i = 10; i <= 17; i++)
-			sqlite3_bind_null(st, i);
+		for (int i = 9; i <= 16; i++)
+			dst_int_or_null(&d, i, 0, 0);
 	}
-	bind_i64_or_null(st, 18, exit_ev != NULL,
-			 exit_ev ? exit_ev->u.futex_exit.ret : 0);
-	sqlite3_bind_int(st, 19, c ? c->buffer : exit_ev->buffer);
-	bind_i64_or_null(st, 20, stack > 0, stack);
-	return step_reset(w, st, err);
+	dst_int_or_null(&d, FX_RET, exit_ev != NULL,
+			exit_ev ? exit_ev->u.futex_exit.ret : 0);
+	dst_int(&d, 18, c ? c->buffer : exit_ev->buffer);
+	dst_int_or_null(&d, 19, stack > 0, stack);
+	return dst_done(w, &d, err);
 }
 
 static const char *intern_syscall(struct wc_db_writer *w, const char *name)
@@ -613,13 +690,9 @@ static int futex_enter(struct wc_db_writer *w, const struct wc_event *ev,
 
 	if (!s)
 		return NOMEM(w, err);
-	if (s->open) {
-		/* entered again without an exit: the exit was lost */
-		rc = write_futex(w, &s->call, NULL, 0, err);
-		s->open = 0;
-		if (rc)
-			return rc;
-	}
+	/* entered again without an exit: the exit was lost, the row of
+	 * that call stays without exit columns */
+	s->open = 0;
 	c = &s->call;
 	c->id = ++w->next_futex_id;
 	c->enter_seq = w->seq;
@@ -638,21 +711,27 @@ static int futex_enter(struct wc_db_writer *w, const struct wc_event *ev,
 	c->op = ev->u.futex_enter.op;
 	c->val = ev->u.futex_enter.val;
 	c->val3 = ev->u.futex_enter.val3;
-	s->open = 1;
-	return 0;
+	rc = write_futex(w, c, NULL, 0, err);
+	s->open = rc == 0;
+	return rc;
 }
 
 static int futex_exit(struct wc_db_writer *w, const struct wc_event *ev,
 		      struct wc_error *err)
 {
 	struct futex_slot *s = futex_slot(w, ev->tid, 0);
-	int rc;
+	static const int cols[3] = { FX_EXIT_SEQ, FX_EXIT_NS, FX_RET };
+	static const uint8_t present[3] = { 1, 1, 1 };
+	int64_t vals[3];
 
 	if (!s || !s->open)
 		return write_futex(w, NULL, ev, w->seq, err);
-	rc = write_futex(w, &s->call, ev, w->seq, err);
 	s->open = 0;
-	return rc;
+	vals[0] = (int64_t)w->seq;
+	vals[1] = (int64_t)ev->ts;
+	vals[2] = ev->u.futex_exit.ret;
+	return wc_coltab_patch(w->ct[ST_FUTEX], s->call.id, 3, cols, vals,
+			       present, err);
 }
 
 /* --- stacks ---------------------------------------------------------------------- */
@@ -994,30 +1073,42 @@ static int comm_of(struct wc_db_writer *w, int32_t tid, uint64_t ts,
 	return utid > 0 ? set_comm(w, utid, ts, comm, source, err) : 0;
 }
 
+/* Fills the common leading columns seq, ts, cpu of D. */
+static void dst_common(struct wc_db_writer *w, struct rowdst *d,
+		       const struct wc_event *ev)
+{
+	dst_int(d, 0, (int64_t)w->seq);
+	dst_int(d, 1, (int64_t)ev->ts);
+	dst_int_or_null(d, 2, ev->cpu >= 0, ev->cpu);
+}
+
 static int ev_switch(struct wc_db_writer *w, const struct wc_event *ev,
 		     int64_t sid, struct wc_error *err)
 {
-	sqlite3_stmt *st = w->st[ST_SWITCH];
+	struct rowdst d;
 	char state[32];
 	int rc;
 
 	MENTION(w, ev->u.sw.prev_tid, ev->ts, err);
 	MENTION(w, ev->u.sw.next_tid, ev->ts, err);
-	bind_common(w, st, ev);
-	bind_i64_or_null(st, 4, ev->tid >= 0, ev->tid);
-	sqlite3_bind_int(st, 5, ev->u.sw.prev_tid);
-	bind_text(st, 6, ev->u.sw.prev_comm);
-	sqlite3_bind_int(st, 7, ev->u.sw.prev_prio);
-	sqlite3_bind_int64(st, 8, ev->u.sw.prev_state);
-	sqlite3_bind_text(st, 9, wc_prev_state_str(ev->u.sw.prev_state, state,
-						   sizeof(state)),
-			  -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 10, ev->u.sw.next_tid);
-	bind_text(st, 11, ev->u.sw.next_comm);
-	sqlite3_bind_int(st, 12, ev->u.sw.next_prio);
-	sqlite3_bind_int(st, 13, ev->buffer);
-	bind_i64_or_null(st, 14, sid > 0, sid);
-	rc = step_reset(w, st, err);
+	d = dst_begin(w, ST_SWITCH);
+	dst_common(w, &d, ev);
+	dst_int_or_null(&d, 3, ev->tid >= 0, ev->tid);
+	dst_int(&d, 4, ev->u.sw.prev_tid);
+	rc = dst_text(&d, 5, ev->u.sw.prev_comm, err);
+	dst_int(&d, 6, ev->u.sw.prev_prio);
+	dst_int(&d, 7, ev->u.sw.prev_state);
+	if (!rc)
+		rc = dst_text(&d, 8, wc_prev_state_str(ev->u.sw.prev_state, state,
+						       sizeof(state)), err);
+	dst_int(&d, 9, ev->u.sw.next_tid);
+	if (!rc)
+		rc = dst_text(&d, 10, ev->u.sw.next_comm, err);
+	dst_int(&d, 11, ev->u.sw.next_prio);
+	dst_int(&d, 12, ev->buffer);
+	dst_int_or_null(&d, 13, sid > 0, sid);
+	if (!rc)
+		rc = dst_done(w, &d, err);
 	if (!rc && ev->u.sw.prev_tid != 0)
 		rc = comm_of(w, ev->u.sw.prev_tid, ev->ts, ev->u.sw.prev_comm,
 			     "event", err);
@@ -1027,23 +1118,27 @@ static int ev_switch(struct wc_db_writer *w, const struct wc_event *ev,
 	return rc;
 }
 
+/* sched_waking, sched_wakeup (columnar) or sched_wakeup_new (rows):
+ * SLOT says which. */
 static int ev_wake(struct wc_db_writer *w, const struct wc_event *ev,
-		   int which, int64_t sid, struct wc_error *err)
+		   int slot, int64_t sid, struct wc_error *err)
 {
-	sqlite3_stmt *st = w->st[which];
+	struct rowdst d;
 	int rc;
 
 	MENTION(w, ev->u.wake.tid, ev->ts, err);
-	bind_common(w, st, ev);
-	bind_i64_or_null(st, 4, ev->tid >= 0, ev->tid);
-	sqlite3_bind_int(st, 5, ev->u.wake.tid);
-	bind_text(st, 6, ev->u.wake.comm);
-	sqlite3_bind_int(st, 7, ev->u.wake.prio);
-	bind_i64_or_null(st, 8, ev->u.wake.target_cpu >= 0,
-			 ev->u.wake.target_cpu);
-	sqlite3_bind_int(st, 9, ev->buffer);
-	bind_i64_or_null(st, 10, sid > 0, sid);
-	rc = step_reset(w, st, err);
+	d = dst_begin(w, slot);
+	dst_common(w, &d, ev);
+	dst_int_or_null(&d, 3, ev->tid >= 0, ev->tid);
+	dst_int(&d, 4, ev->u.wake.tid);
+	rc = dst_text(&d, 5, ev->u.wake.comm, err);
+	dst_int(&d, 6, ev->u.wake.prio);
+	dst_int_or_null(&d, 7, ev->u.wake.target_cpu >= 0,
+			ev->u.wake.target_cpu);
+	dst_int(&d, 8, ev->buffer);
+	dst_int_or_null(&d, 9, sid > 0, sid);
+	if (!rc)
+		rc = dst_done(w, &d, err);
 	if (!rc)
 		rc = comm_of(w, ev->u.wake.tid, ev->ts, ev->u.wake.comm,
 			     "event", err);
@@ -1150,20 +1245,22 @@ static int ev_rename(struct wc_db_writer *w, const struct wc_event *ev,
 static int ev_kvm(struct wc_db_writer *w, const struct wc_event *ev,
 		  struct wc_error *err)
 {
-	sqlite3_stmt *st = w->st[ST_KVM];
+	struct rowdst d = dst_begin(w, ST_KVM);
 	const char *kind = ev->type == WC_EV_KVM_ENTRY ? "entry"
 			   : ev->type == WC_EV_KVM_EXIT ? "exit"
 							: "userspace_exit";
+	int rc;
 
-	bind_common(w, st, ev);
-	sqlite3_bind_int(st, 4, ev->tid);
-	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-	bind_i64_or_null(st, 6, ev->u.kvm.vcpu_id >= 0, ev->u.kvm.vcpu_id);
-	sqlite3_bind_int64(st, 7, ev->u.kvm.reason);
-	sqlite3_bind_int64(st, 8, (int64_t)ev->u.kvm.guest_rip);
-	bind_text(st, 9, ev->u.kvm.isa);
-	sqlite3_bind_int(st, 10, ev->buffer);
-	return step_reset(w, st, err);
+	dst_common(w, &d, ev);
+	dst_int(&d, 3, ev->tid);
+	rc = dst_text(&d, 4, kind, err);
+	dst_int_or_null(&d, 5, ev->u.kvm.vcpu_id >= 0, ev->u.kvm.vcpu_id);
+	dst_int(&d, 6, ev->u.kvm.reason);
+	dst_int(&d, 7, (int64_t)ev->u.kvm.guest_rip);
+	if (!rc)
+		rc = dst_text(&d, 8, ev->u.kvm.isa, err);
+	dst_int(&d, 9, ev->buffer);
+	return rc ? rc : dst_done(w, &d, err);
 }
 
 static int sink_event(void *ctx, const struct wc_event *ev,
@@ -1295,7 +1392,11 @@ int wc_db_writer_new(sqlite3 *db, const char *path,
 		goto out;
 	w->in_tx = 1;
 	for (int i = 0; i < ST_COUNT; i++) {
-		rc = wc_db_prepare(db, path, stmt_sql[i], &w->st[i], err);
+		if (coltab_table[i])
+			rc = wc_coltab_writer_new(db, path, coltab_table[i],
+						  &w->ct[i], err);
+		else
+			rc = wc_db_prepare(db, path, stmt_sql[i], &w->st[i], err);
 		if (rc)
 			goto out;
 	}
@@ -1388,12 +1489,11 @@ int wc_db_finish_import(struct wc_db_writer *w, struct wc_error *err)
 	int rc = 0;
 	uint64_t waking = 0, futex = 0;
 
-	/* calls still inside futex() at the end of the capture */
-	for (size_t i = 0; i < w->futex_nslots && !rc; i++)
-		if (w->futex[i].used && w->futex[i].open) {
-			rc = write_futex(w, &w->futex[i].call, NULL, 0, err);
-			w->futex[i].open = 0;
-		}
+	/* calls still inside futex() at the end of the capture have their
+	 * row already, without exit columns */
+	for (int i = 0; i < ST_COUNT && !rc; i++)
+		if (w->ct[i])
+			rc = wc_coltab_writer_flush(w->ct[i], err);
 	if (!rc)
 		rc = write_threads(w, err);
 	for (size_t i = 0; i < w->counts.nslots && !rc; i++) {
@@ -1438,6 +1538,8 @@ int wc_db_finish_import(struct wc_db_writer *w, struct wc_error *err)
 	for (int i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(w->st[i]);
 		w->st[i] = NULL;
+		wc_coltab_writer_free(w->ct[i]);
+		w->ct[i] = NULL;
 	}
 	if (!rc)
 		rc = wc_db_apply_schema(w->db, w->path, 1, err);
@@ -1454,8 +1556,10 @@ void wc_db_writer_free(struct wc_db_writer *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < ST_COUNT; i++)
+	for (int i = 0; i < ST_COUNT; i++) {
 		sqlite3_finalize(w->st[i]);
+		wc_coltab_writer_free(w->ct[i]);
+	}
 	if (w->in_tx)
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < w->nthreads; i++)

@@ -7,11 +7,14 @@
 #include <elfutils/libdwfl.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include "command.h"
+#include "waitchain/coltab.h"
 #include "waitchain/escape.h"
 
 static void print_help(FILE *out)
@@ -19,6 +22,8 @@ static void print_help(FILE *out)
 	fputs("usage: waitchain COMMAND [ARGS...]\n"
 	      "       waitchain COMMAND --help\n"
 	      "       waitchain --version\n"
+	      "       waitchain --sqlite-extension   (path of the SQLite extension\n"
+	      "                 that lets sqlite3 read the columnar event tables)\n"
 	      "\n"
 	      "Find who held the lock your vCPU threads waited for, from perf.data\n"
 	      "or trace.dat captures (also .zst/.gz, or '-' for stdin).\n"
@@ -39,10 +44,46 @@ static void print_version(void)
 	       dwfl_version(NULL));
 }
 
+/*
+ * Prints the path of waitchain_sqlite.so: beside the binary (a build
+ * tree) or in the installed library directory.  Returns the exit status.
+ */
+static int print_sqlite_extension(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/waitchain_sqlite.so", exe);
+			if (access(path, R_OK) == 0) {
+				puts(path);
+				return 0;
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "%s/waitchain_sqlite.so", WC_SQLITE_EXT_DIR);
+	if (access(path, R_OK) == 0) {
+		puts(path);
+		return 0;
+	}
+	fprintf(stderr, "waitchain: the SQLite extension waitchain_sqlite.so is not"
+		" installed (looked beside the binary and in %s)\n", WC_SQLITE_EXT_DIR);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const struct wc_command *cmd;
 
+	/* every connection, including ones opened outside db.c (cmd-sql's
+	 * ATTACH-free shell, tests), reads the columnar event tables */
+	wc_coltab_auto_register();
 	if (argc < 2) {
 		print_help(stderr);
 		return 2;
@@ -68,6 +109,8 @@ int main(int argc, char **argv)
 		print_version();
 		return 0;
 	}
+	if (strcmp(argv[1], "--sqlite-extension") == 0)
+		return print_sqlite_extension();
 	cmd = wc_command_find(argv[1]);
 	if (!cmd) {
 		fputs("waitchain: unknown command '", stderr);

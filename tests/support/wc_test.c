@@ -17,6 +17,14 @@
 #include <unistd.h>
 
 #include "wc_test.h"
+#include "waitchain/coltab.h"
+
+/* Tests open case databases with sqlite3_open() directly: the columnar
+ * event tables need the module on those connections too. */
+__attribute__((constructor)) static void register_coltab(void)
+{
+	wc_coltab_auto_register();
+}
 
 extern char **environ;
 

@@ -199,7 +199,8 @@ Test(writer, switches_seq_and_counts)
 	cr_expect_eq(q(&f, "SELECT start_seq FROM thread WHERE tid = 0"), 2);
 	cr_expect_eq(q(&f, "SELECT end_ns FROM thread WHERE tid = 10"), 300);
 	/* indexes and views exist after the import */
-	cr_expect_eq(q(&f, "SELECT count(*) FROM sqlite_schema WHERE name = 'futex_exit_seq'"), 1);
+	cr_expect_eq(q(&f, "SELECT count(*) FROM sqlite_schema WHERE name = 'thread_tid'"), 1);
+	cr_expect_eq(q(&f, "SELECT count(*) FROM sqlite_schema WHERE name = 'sched_switch__chunk'"), 1);
 	cr_expect_eq(q(&f, "SELECT count(*) FROM switch_view"), 3);
 	cr_expect_eq(q(&f, "PRAGMA application_id"), 0x77636861);
 	cr_expect_eq(q(&f, "PRAGMA user_version"), WC_DB_SCHEMA_VERSION);

@@ -1,0 +1,138 @@
+/*
+ * coltab.h - columnar chunk tables: how the high-rate event tables are
+ * stored.
+ *
+ * A row per event in a SQLite B-tree costs ~0.8 us (bench/PROFILE.md):
+ * more than decoding the event, and 5x more than the peers' whole run
+ * allows.  So the tables that get one row per event (sched_switch,
+ * sched_waking, sched_wakeup, futex, kvm_event) are virtual tables of the
+ * module "wc_columnar": rows are kept in chunks of up to
+ * WC_COLTAB_CHUNK_ROWS, one SQLite row per chunk, each column encoded on
+ * its own (integers as zigzag varint deltas, text through a per-chunk
+ * dictionary, a NULL bitmap when a column has NULLs).  A chunk also
+ * carries a zone map (min and max of every integer column) so that
+ * range conditions (ts BETWEEN a AND b, seq = x) skip whole chunks.
+ *
+ * Declaration (schema/020_events.sql):
+ *
+ *     CREATE VIRTUAL TABLE t USING wc_columnar(key INTEGER, c2 INTEGER, c3 TEXT, ...)
+ *
+ * The first column is the row key: an integer, strictly increasing in
+ * append order, and the table's rowid.  A column typed TEXT holds text;
+ * every other column holds 64-bit integers (or NULL).  Shadow tables:
+ * t__chunk(first, last, n, zone, data) and t__patch(row, data) (values
+ * set after a row's chunk was written, see wc_coltab_patch()).
+ *
+ * The virtual table is read-only except for INSERT of rows with a key
+ * above every existing key (each INSERT becomes a one-row chunk: for
+ * tests and small hand-made databases; the importer uses the writer
+ * below).  Any connection that reads these tables needs the module:
+ * waitchain registers it on every connection of the process
+ * (wc_coltab_auto_register()); the sqlite3 shell and Python load the
+ * extension built as waitchain_sqlite.so (docs/schema.md).
+ */
+#ifndef WAITCHAIN_COLTAB_H
+#define WAITCHAIN_COLTAB_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "waitchain/error.h"
+
+#define WC_COLTAB_MODULE "wc_columnar"
+/* Rows per chunk: 4096 keeps a chunk of sched_switch at ~60 KiB
+ * decoded, and a point look-up (one chunk decoded) at ~50 us. */
+#define WC_COLTAB_CHUNK_ROWS 4096
+/* Columns per table (a zone map and a decoded chunk are per column). */
+#define WC_COLTAB_MAX_COLS 64
+
+/* Registers the module on DB. SQLITE_OK or an SQLite error code. */
+int wc_coltab_register(sqlite3 *db);
+
+/* Registers the module on every connection this process opens from now
+ * on (sqlite3_auto_extension); idempotent. */
+void wc_coltab_auto_register(void);
+
+/* --- bulk writer ------------------------------------------------------------ */
+
+struct wc_coltab_writer;
+
+/*
+ * A writer appending rows to the columnar table TABLE of DB (inside the
+ * caller's transaction).  PATH names the database in errors.  The
+ * column layout is read from the table's declaration.  Caller frees
+ * with wc_coltab_writer_free() after wc_coltab_writer_flush().
+ */
+int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
+			 struct wc_coltab_writer **out, struct wc_error *err);
+
+/* Starts a row: every column NULL until set. */
+void wc_coltab_row(struct wc_coltab_writer *w);
+/* Sets column COL (0-based, declaration order) of the started row.
+ * wc_coltab_set_text() copies TEXT (NULL sets NULL) into the chunk's
+ * dictionary: the pointer is not kept. */
+void wc_coltab_set_int(struct wc_coltab_writer *w, int col, int64_t v);
+void wc_coltab_set_null(struct wc_coltab_writer *w, int col);
+int wc_coltab_set_text(struct wc_coltab_writer *w, int col, const char *text,
+		       struct wc_error *err);
+/* Appends the started row; its key (column 0) must be set and greater
+ * than the previous row's.  Writes the chunk when it is full. */
+int wc_coltab_append(struct wc_coltab_writer *w, struct wc_error *err);
+
+/*
+ * Sets integer columns of the already appended row KEY: COLS[i] gets
+ * VALS[i] (or NULL when PRESENT[i] is 0), for i < N.  A row still in the
+ * open chunk is changed in memory; a row of a written chunk gets a
+ * t__patch row, applied by every reader.  Each written row takes at most
+ * one patch (the futex table sets a call's exit fields once).
+ */
+int wc_coltab_patch(struct wc_coltab_writer *w, int64_t key, int n,
+		    const int *cols, const int64_t *vals,
+		    const uint8_t *present, struct wc_error *err);
+
+/* Writes the open chunk (if any rows). */
+int wc_coltab_writer_flush(struct wc_coltab_writer *w, struct wc_error *err);
+
+/* Rows appended so far. */
+uint64_t wc_coltab_writer_rows(const struct wc_coltab_writer *w);
+
+/* Frees W without flushing; NULL ok. */
+void wc_coltab_writer_free(struct wc_coltab_writer *w);
+
+/* --- chunk format, shared by the writer and the module ----------------------- */
+
+/* One chunk being built: row-major values (rows are filled one at a
+ * time: a row's columns share cache lines), a NULL bitmask per row, and
+ * the text dictionary (strings stored once per chunk). */
+struct wc_coltab_chunk {
+	int ncols;
+	const uint8_t *is_text;	/* per column: 1 = TEXT (values are dict indexes) */
+	uint32_t n;		/* rows */
+	int64_t *vals;		/* [n][ncols] */
+	uint64_t *nullmask;	/* [n]: bit c set = column c is NULL */
+	const char *const *dict;	/* dictionary strings */
+	const uint32_t *dict_len;	/* their lengths */
+	uint32_t ndict;
+};
+
+/*
+ * Encodes CH into a chunk blob and its zone map, both malloc'ed (caller
+ * frees with sqlite3_free()).  SQLITE_OK or SQLITE_NOMEM.
+ */
+int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
+		     int *ndata, unsigned char **zone, int *nzone);
+
+/*
+ * Writes (or extends) the patch of row KEY of TABLE in SCHEMA: columns
+ * COLS[i] get VALS[i], or NULL where PRESENT[i] is 0.  *GET and *PUT are
+ * statement caches (NULL the first time; the caller finalizes them).
+ * SQLITE_OK, SQLITE_FULL when the row was patched too often (127
+ * entries), or an SQLite error code.
+ */
+int wc_coltab_write_patch(sqlite3 *db, const char *schema, const char *table,
+			  sqlite3_stmt **get, sqlite3_stmt **put, int64_t key,
+			  int n, const int *cols, const int64_t *vals,
+			  const uint8_t *present);
+
+#endif /* WAITCHAIN_COLTAB_H */
