@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "report_fixture.h"
+#include "waitchain/db.h"
 #include "waitchain/embedded.h"
 #include "waitchain/report.h"
 #include "waitchain/util.h"
@@ -49,9 +50,14 @@ static char *make_case(const char *name, const char *extra_sql)
 	if (extra_sql)
 		cr_assert_eq(sqlite3_exec(db, extra_sql, NULL, NULL, &e), SQLITE_OK,
 			     "%s", e ? e : "");
-	cr_assert_eq(sqlite3_exec(db, "COMMIT; PRAGMA application_id = 2003003489;"
-				  "PRAGMA user_version = 1;", NULL, NULL, &e),
-		     SQLITE_OK);
+	{
+		char *tail = sqlite3_mprintf("COMMIT; PRAGMA application_id = %d;"
+					     "PRAGMA user_version = %d;",
+					     WC_DB_APPLICATION_ID, WC_DB_SCHEMA_VERSION);
+
+		cr_assert_eq(sqlite3_exec(db, tail, NULL, NULL, &e), SQLITE_OK);
+		sqlite3_free(tail);
+	}
 	sqlite3_close(db);
 	return path;
 }
