@@ -43,7 +43,8 @@ SQLITE_EXTENSION_INIT1
 
 static uint64_t zz_enc(int64_t v)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	/* sign mask without shifting a signed value */
+	return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
 }
 
 static int64_t zz_dec(uint64_t u)
@@ -134,10 +135,11 @@ int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 			p += bitmap;
 		}
 		for (uint32_t r = 0; r < ch->n; r++) {
-			int64_t x = v[(size_t)r * (size_t)ncols];
+			int64_t x;
 
 			if (ch->nullmask[r] & bit)
 				continue;
+			x = v[(size_t)r * (size_t)ncols];
 			if (ch->is_text[c]) {
 				p = put_varint(p, (uint64_t)x);
 				continue;
@@ -704,13 +706,18 @@ static int load_patches(struct ctab *t, struct ccur *c, int64_t first,
 	while ((rc = sqlite3_step(c->patches)) == SQLITE_ROW) {
 		int64_t key = sqlite3_column_int64(c->patches, 0), row;
 		const unsigned char *p = sqlite3_column_blob(c->patches, 1);
-		const unsigned char *end = p + sqlite3_column_bytes(c->patches, 1);
+		const unsigned char *end;
 		uint64_t cnt;
 
+		if (!p) {
+			rc = corrupt(t, "empty patch");
+			break;
+		}
+		end = p + sqlite3_column_bytes(c->patches, 1);
 		if (!c->decoded[0] && (rc = col_decode(t, c, 0)) != SQLITE_OK)
 			break;
 		row = row_of_key(c, key);
-		if (row < 0 || !p || get_varint(&p, end, &cnt) || cnt > 127) {
+		if (row < 0 || get_varint(&p, end, &cnt) || cnt > 127) {
 			rc = corrupt(t, "patch");
 			break;
 		}
@@ -758,12 +765,13 @@ out:
 static int zone_excludes(struct ctab *t, struct ccur *c, const unsigned char *z,
 			 int nz, int has_patches)
 {
-	const unsigned char *end = z + nz;
+	const unsigned char *end;
 	int64_t mn[WC_COLTAB_MAX_COLS], mx[WC_COLTAB_MAX_COLS];
 	uint8_t has[WC_COLTAB_MAX_COLS];
 
-	if (!z || has_patches || c->ncons == 0)
+	if (!z || nz <= 0 || has_patches || c->ncons == 0)
 		return 0;
+	end = z + nz;
 	for (int i = 0; i < t->ncols; i++) {
 		uint64_t flag, a, b;
 
@@ -991,9 +999,11 @@ static int ctab_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	if (sqlite3_vtab_nochange(ctx))
 		return SQLITE_OK;	/* UPDATE: the column keeps its value */
 	if (!c->decoded[col] && (rc = col_decode(t, c, col)) != SQLITE_OK) {
-		sqlite3_result_error_code(ctx, rc);
+		/* the message first: sqlite3_result_error() sets the code
+		 * to SQLITE_ERROR, the code must come after it */
 		if (t->base.zErrMsg)
 			sqlite3_result_error(ctx, t->base.zErrMsg, -1);
+		sqlite3_result_error_code(ctx, rc);
 		return rc;
 	}
 	if (c->nulls[col][c->row])
@@ -1015,6 +1025,37 @@ static int ctab_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 
 	*rowid = c->vals[0][c->row];
 	return SQLITE_OK;
+}
+
+/* Sets the vtab's error message to "TABLE: WHY"; SQLITE_CONSTRAINT. */
+static int refuse(struct ctab *t, const char *why)
+{
+	sqlite3_free(t->base.zErrMsg);
+	t->base.zErrMsg = sqlite3_mprintf("%s: %s", t->name, why);
+	return SQLITE_CONSTRAINT;
+}
+
+/* *OUT = V as an integer when V is one (or a real or text with an exact
+ * integer value, as SQLite's INTEGER affinity would store it); else 0. */
+static int integer_value(sqlite3_value *v, int64_t *out)
+{
+	switch (sqlite3_value_numeric_type(v)) {
+	case SQLITE_INTEGER:
+		*out = sqlite3_value_int64(v);
+		return 1;
+	case SQLITE_FLOAT: {
+		double d = sqlite3_value_double(v);
+
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+		    (double)(int64_t)d == d) {
+			*out = (int64_t)d;
+			return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -1040,11 +1081,13 @@ static int ctab_update_row(struct ctab *t, int argc, sqlite3_value **argv)
 
 		if (sqlite3_value_nochange(v))
 			continue;
-		if (t->is_text[i] || (type != SQLITE_INTEGER && type != SQLITE_NULL))
+		if (t->is_text[i] ||
+		    (type != SQLITE_NULL && !integer_value(v, &vals[n])))
 			goto refuse;
 		cols[n] = i;
 		present[n] = type != SQLITE_NULL;
-		vals[n] = present[n] ? sqlite3_value_int64(v) : 0;
+		if (!present[n])
+			vals[n] = 0;
 		n++;
 	}
 	if (n == 0)
@@ -1101,12 +1144,21 @@ static int ctab_update(sqlite3_vtab *vt, int argc, sqlite3_value **argv,
 		have_last = 1;
 	}
 	sqlite3_finalize(st);
-	if (sqlite3_value_type(argv[1]) != SQLITE_NULL)
-		key = sqlite3_value_int64(argv[1]);
-	else if (sqlite3_value_type(argv[2]) != SQLITE_NULL)
-		key = sqlite3_value_int64(argv[2]);
-	else
+	if (sqlite3_value_type(argv[1]) != SQLITE_NULL &&
+	    sqlite3_value_type(argv[2]) != SQLITE_NULL &&
+	    sqlite3_value_int64(argv[1]) != sqlite3_value_int64(argv[2]))
+		return refuse(t, "the rowid and the first column are the same key");
+	if (sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+		if (!integer_value(argv[1], &key))
+			return refuse(t, "the key must be an integer");
+	} else if (sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+		if (!integer_value(argv[2], &key))
+			return refuse(t, "the key must be an integer");
+	} else if (have_last && last == INT64_MAX) {
+		return refuse(t, "no key after 9223372036854775807");
+	} else {
 		key = have_last ? last + 1 : 1;
+	}
 	if (have_last && key <= last) {
 		sqlite3_free(vt->zErrMsg);
 		vt->zErrMsg = sqlite3_mprintf("%s: rows must be inserted in increasing key order"
@@ -1137,8 +1189,8 @@ static int ctab_update(sqlite3_vtab *vt, int argc, sqlite3_value **argv,
 			if (!dict[ch.ndict])
 				return SQLITE_NOMEM;
 			vals[i] = ch.ndict++;
-		} else {
-			vals[i] = sqlite3_value_int64(v);
+		} else if (!integer_value(v, &vals[i])) {
+			return refuse(t, "integer columns hold integers");
 		}
 	}
 	rc = wc_coltab_encode(&ch, &data, &ndata, &zone, &nzone);

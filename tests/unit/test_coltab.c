@@ -15,7 +15,9 @@
  * is independent of the module's encoding, pruning and patch logic, so
  * any decoding error or wrongly skipped chunk shows as a difference; a
  * few exact counts (rows, chunks, hits) guard against both sides being
- * empty.  Bugs found are marked "BUG:" at the test that shows them.
+ * empty.  Two bugs these tests found (a signed overflow after key
+ * INT64_MAX, corrupt non-key columns reported as SQLITE_ERROR) are
+ * fixed; the tests keep them from coming back.
  */
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -461,6 +463,16 @@ Test(coltab, pruned_queries_match_plain_table)
 	/* a random column, and several constraints at once */
 	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a = 42"), 0);
 	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a >= 98"), 0);
+	/* zone boundaries: every chunk's a spans 0..99 exactly */
+	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a > 98"), 0);
+	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a = 99"), 0);
+	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a = 0"), 0);
+	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a <= 0"), 0);
+	cr_assert_eq(samef(db, "SELECT k, ts FROM @ WHERE ts > %lld - 1 AND k <= %lld",
+			   (long long)bg.ts[4095], (long long)k[4095]),
+		     1 + (bg.ts[4094] == bg.ts[4095]));
+	cr_assert_gt(samef(db, "SELECT k, ts FROM @ WHERE ts >= %lld", (long long)bg.ts[NROWS - 1]), 0);
+	cr_assert_gt(samef(db, "SELECT k, ts FROM @ WHERE ts < %lld + 1", (long long)bg.ts[4096]), 4096);
 	cr_assert_gt(same(db, "SELECT k, a FROM @ WHERE a < 1"), 0);
 	cr_assert_gt(samef(db, "SELECT * FROM @ WHERE a BETWEEN 10 AND 12 AND k > %lld AND nn > 0",
 			   (long long)k[3000]), 0);
@@ -687,8 +699,9 @@ Test(coltab, sql_insert_refused_row_undoes_statement)
 
 /*
  * After a row with key INT64_MAX, an INSERT without a key has no next
- * key: it must be refused (without signed overflow: the ASan/UBSan build
- * aborts on it) and leave the table unchanged.
+ * key: it must be refused and leave the table unchanged (this was a
+ * signed overflow of "last + 1": UBSan aborted, -O2 stored the row with
+ * key INT64_MIN).
  */
 Test(coltab, sql_insert_after_int64_max)
 {
@@ -865,12 +878,9 @@ Test(coltab, corrupt_chunk_data)
 
 /*
  * Blobs made with wc_coltab_encode() whose dictionary or columns are
- * wrong.  BUG (reported, not fixed): errors found while decoding a
- * non-key column are raised in xColumn (ctab_column, src/coltab.c:994-996)
- * with sqlite3_result_error_code(ctx, rc) followed by
- * sqlite3_result_error(ctx, msg), and sqlite3_result_error() resets the
- * code to SQLITE_ERROR: the query fails with SQLITE_ERROR instead of
- * SQLITE_CORRUPT ("dictionary index" and "column value" cases below).
+ * wrong.  Errors found while decoding a non-key column are raised in
+ * xColumn, and must still be SQLITE_CORRUPT (sqlite3_result_error()
+ * resets the code to SQLITE_ERROR: the code has to be set after it).
  */
 Test(coltab, corrupt_dictionary_and_columns)
 {
@@ -889,7 +899,7 @@ Test(coltab, corrupt_dictionary_and_columns)
 	/* dictionary index out of range */
 	cr_assert_eq(wc_coltab_encode(&ch, &data, &ndata, &zone, &nzone), SQLITE_OK);
 	set_data(db, data, ndata);
-	expect_corrupt(db, "dictionary index");	/* BUG: SQLITE_ERROR */
+	expect_corrupt(db, "dictionary index");
 	/* huge dictionary string length: the blob ends "01 02 'a' 'b'" */
 	memcpy(blob, data, (size_t)ndata);
 	n = (size_t)ndata - 3;
@@ -934,14 +944,14 @@ Test(coltab, corrupt_dictionary_and_columns)
 		struct result r;
 
 		set_data(db, short_a, sizeof(short_a));
-		expect_corrupt(db, "column value");	/* BUG: SQLITE_ERROR */
+		expect_corrupt(db, "column value");
 		set_data(db, good, sizeof(good));
 		r = run(db, "SELECT k, a, s FROM tc");
 		cr_assert_eq(r.rc, SQLITE_DONE, "%s", r.errmsg);
 		cr_assert_str_eq(r.text, "i1|i1|N\ni19|i4|N\n");
 		result_free(&r);
 		set_data(db, no_bitmap, sizeof(no_bitmap));
-		expect_corrupt(db, "null bitmap");	/* BUG: SQLITE_ERROR */
+		expect_corrupt(db, "null bitmap");
 	}
 	free(orig);
 	sqlite3_close(db);
