@@ -84,95 +84,102 @@ static int get_varint(const unsigned char **p, const unsigned char *end,
 
 /* --- encoding ------------------------------------------------------------------- */
 
+/*
+ * One pass over the rows (they are stored row-major: reading them once,
+ * in order, is what the cache likes), each column written through its own
+ * cursor into a region of BUF sized for its worst case; the regions are
+ * then closed up behind the header.
+ */
 int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 		     int *ndata, unsigned char **zone, int *nzone)
 {
-	size_t bitmap = (ch->n + 7) / 8, max = 32, off;
-	unsigned char *buf, *p, *z, *zp;
-	size_t *collen;
+	size_t bitmap = (ch->n + 7) / 8, region, max, hdr_room;
 	int ncols = ch->ncols;
+	unsigned char *buf, *z, *zp, *p;
+	unsigned char *cur[WC_COLTAB_MAX_COLS], *start[WC_COLTAB_MAX_COLS];
+	int64_t prev[WC_COLTAB_MAX_COLS], mn[WC_COLTAB_MAX_COLS], mx[WC_COLTAB_MAX_COLS];
+	uint8_t has_val[WC_COLTAB_MAX_COLS];
+	uint64_t anynull = 0, text_mask = 0;
 
 	*data = *zone = NULL;
 	assert(ncols > 0 && ncols <= WC_COLTAB_MAX_COLS);
-	/* worst case: every value a 10-byte varint */
-	max += (size_t)ncols * (10 + 1 + bitmap + (size_t)ch->n * 10);
+	/* worst case per column: flags, bitmap, every value a 10-byte varint */
+	region = 1 + bitmap + (size_t)ch->n * 10;
+	hdr_room = 3 * 10 + (size_t)ncols * 10;
+	max = hdr_room + (size_t)ncols * region + 10;
 	for (uint32_t i = 0; i < ch->ndict; i++)
 		max += 10 + ch->dict_len[i];
 	if (max > INT_MAX)
 		return SQLITE_TOOBIG;
 	buf = sqlite3_malloc64(max);
 	z = sqlite3_malloc64((size_t)ncols * 21 + 1);
-	collen = sqlite3_malloc64(sizeof(*collen) * (size_t)ncols);
-	if (!buf || !z || !collen) {
+	if (!buf || !z) {
 		sqlite3_free(buf);
 		sqlite3_free(z);
-		sqlite3_free(collen);
 		return SQLITE_NOMEM;
 	}
-	/* columns first into the tail of BUF's header room: the header
-	 * needs the lengths, so encode columns at an offset and move */
-	off = 3 * 10 + (size_t)ncols * 10;
-	p = buf + off;
-	zp = z;
+	for (uint32_t r = 0; r < ch->n; r++)
+		anynull |= ch->nullmask[r];
 	for (int c = 0; c < ncols; c++) {
-		const int64_t *v = ch->vals + c;	/* stride ncols */
-		const uint64_t bit = (uint64_t)1 << c;
-		unsigned char *start = p;
-		int has_null = 0, has_val = 0;
-		int64_t prev = 0, mn = 0, mx = 0;
+		uint64_t bit = (uint64_t)1 << c;
 
-		for (uint32_t r = 0; r < ch->n; r++)
-			if (ch->nullmask[r] & bit) {
-				has_null = 1;
-				break;
-			}
-		*p++ = (unsigned char)has_null;
-		if (has_null) {
-			memset(p, 0, bitmap);
-			for (uint32_t r = 0; r < ch->n; r++)
-				if (ch->nullmask[r] & bit)
-					p[r / 8] |= (unsigned char)(1u << (r % 8));
-			p += bitmap;
+		start[c] = buf + hdr_room + (size_t)c * region;
+		cur[c] = start[c];
+		*cur[c]++ = (unsigned char)!!(anynull & bit);
+		if (anynull & bit) {
+			memset(cur[c], 0, bitmap);
+			cur[c] += bitmap;	/* bits set below */
 		}
-		for (uint32_t r = 0; r < ch->n; r++) {
+		if (ch->is_text[c])
+			text_mask |= bit;
+		prev[c] = mn[c] = mx[c] = 0;
+		has_val[c] = 0;
+	}
+	for (uint32_t r = 0; r < ch->n; r++) {
+		const int64_t *row = ch->vals + (size_t)r * (size_t)ncols;
+		uint64_t nm = ch->nullmask[r];
+
+		for (int c = 0; c < ncols; c++) {
+			uint64_t bit = (uint64_t)1 << c;
 			int64_t x;
 
-			if (ch->nullmask[r] & bit)
-				continue;
-			x = v[(size_t)r * (size_t)ncols];
-			if (ch->is_text[c]) {
-				p = put_varint(p, (uint64_t)x);
+			if (nm & bit) {
+				start[c][1 + r / 8] |= (unsigned char)(1u << (r % 8));
 				continue;
 			}
-			p = put_varint(p, zz_enc((int64_t)((uint64_t)x - (uint64_t)prev)));
-			prev = x;
-			if (!has_val || x < mn)
-				mn = x;
-			if (!has_val || x > mx)
-				mx = x;
-			has_val = 1;
-		}
-		collen[c] = (size_t)(p - start);
-		zp = put_varint(zp, (uint64_t)has_val);
-		if (has_val) {
-			zp = put_varint(zp, zz_enc(mn));
-			zp = put_varint(zp, zz_enc(mx));
+			x = row[c];
+			if (text_mask & bit) {
+				cur[c] = put_varint(cur[c], (uint64_t)x);
+				continue;
+			}
+			cur[c] = put_varint(cur[c], zz_enc((int64_t)((uint64_t)x - (uint64_t)prev[c])));
+			prev[c] = x;
+			if (!has_val[c] || x < mn[c])
+				mn[c] = x;
+			if (!has_val[c] || x > mx[c])
+				mx[c] = x;
+			has_val[c] = 1;
 		}
 	}
-	{
-		unsigned char hdr[3 * 10 + WC_COLTAB_MAX_COLS * 10], *h = hdr;
-		size_t hlen, body = (size_t)(p - (buf + off));
+	/* header, then the columns closed up behind it, then the dictionary */
+	p = buf;
+	p = put_varint(p, 1);
+	p = put_varint(p, ch->n);
+	p = put_varint(p, (uint64_t)ncols);
+	for (int c = 0; c < ncols; c++)
+		p = put_varint(p, (uint64_t)(cur[c] - start[c]));
+	assert((size_t)(p - buf) <= hdr_room);
+	zp = z;
+	for (int c = 0; c < ncols; c++) {
+		size_t len = (size_t)(cur[c] - start[c]);
 
-		h = put_varint(h, 1);
-		h = put_varint(h, ch->n);
-		h = put_varint(h, (uint64_t)ncols);
-		for (int c = 0; c < ncols; c++)
-			h = put_varint(h, collen[c]);
-		hlen = (size_t)(h - hdr);
-		assert(hlen <= off);
-		memmove(buf + hlen, buf + off, body);
-		memcpy(buf, hdr, hlen);
-		p = buf + hlen + body;
+		memmove(p, start[c], len);
+		p += len;
+		zp = put_varint(zp, has_val[c]);
+		if (has_val[c]) {
+			zp = put_varint(zp, zz_enc(mn[c]));
+			zp = put_varint(zp, zz_enc(mx[c]));
+		}
 	}
 	p = put_varint(p, ch->ndict);
 	for (uint32_t i = 0; i < ch->ndict; i++) {
@@ -180,7 +187,6 @@ int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 		memcpy(p, ch->dict[i], ch->dict_len[i]);
 		p += ch->dict_len[i];
 	}
-	sqlite3_free(collen);
 	*data = buf;
 	*ndata = (int)(p - buf);
 	*zone = z;

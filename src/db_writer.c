@@ -310,6 +310,13 @@ struct wc_db_writer {
 
 	struct strset strings;	/* event names, syscalls, symbols, DSOs */
 	struct evcounts counts;
+	/* the last event name counted per event type: most events repeat
+	 * the name of the last one of their type (strcmp, no hashing) */
+	struct evname_cache {
+		char name[64];
+		struct evcount *cnt;
+	} last_count[WC_EV_TYPE_COUNT];
+	size_t last_count_nslots;	/* counts.nslots when last_count was filled */
 	char opname[64];	/* wc_futex_op_name() of opname_op */
 	int32_t opname_op;
 	int opname_valid;
@@ -1285,9 +1292,27 @@ static int sink_event(void *ctx, const struct wc_event *ev,
 		w->first_ts = ev->ts;
 	if (ev->ts > w->last_ts)
 		w->last_ts = ev->ts;
-	cnt = evcount_find(&w->counts, &w->strings, ev->name ? ev->name : "?");
-	if (!cnt)
-		return NOMEM(w, err);
+	{
+		const char *name = ev->name ? ev->name : "?";
+		struct evname_cache *lc = &w->last_count[ev->type];
+
+		if (lc->cnt && strcmp(lc->name, name) == 0) {
+			cnt = lc->cnt;
+		} else {
+			cnt = evcount_find(&w->counts, &w->strings, name);
+			if (!cnt)
+				return NOMEM(w, err);
+			/* slots move when the table grows: forget them all */
+			if (w->counts.nslots != w->last_count_nslots) {
+				memset(w->last_count, 0, sizeof(w->last_count));
+				w->last_count_nslots = w->counts.nslots;
+			}
+			if (strlen(name) < sizeof(lc->name)) {
+				memcpy(lc->name, name, strlen(name) + 1);
+				lc->cnt = cnt;
+			}
+		}
+	}
 	cnt->count++;
 	if (ev->type == WC_EV_OTHER)
 		return 0;
