@@ -8,10 +8,12 @@
  *
  *   threads      one struct thread per utid (tidmap.h rules)
  *   futex calls  one pending enter per thread inside a futex call
- *   stacks       the frames of each distinct stack (for dedup, compared
- *                on hash equality so hostile collisions cannot merge
- *                different stacks), one cache entry per distinct
- *                (process, ip) symbolized
+ *   stacks       a fixed budget: the frames of recently stored stacks
+ *                (for dedup, compared on hash equality so hostile
+ *                collisions cannot merge different stacks) and the
+ *                symbols of recently seen (process, ip), two generations
+ *                of STACK_CACHE_ENTRIES each; a stack seen again after its
+ *                generation was dropped is stored again under a new id
  *   names        interned event names, syscall names, symbols, DSOs
  *
  * A futex system call becomes ONE futex row, written at its exit (or at
@@ -216,11 +218,42 @@ struct futex_slot {
 
 /* --- stacks -------------------------------------------------------------------- */
 
+/*
+ * Stack dedup and symbol caches hold at most this many entries per
+ * generation (two generations each, see struct stack_gen).  Why 65536: on
+ * the 9.5M-event perf.data recorded with -g of bench/ (bql-stacks-v6),
+ * two thirds of the 2.3M distinct stacks occur once (unresolved user
+ * addresses), and replaying its stack sequence through this scheme stores
+ * 1.4% more stack rows than an unbounded table would (16384: 2.3%,
+ * 262144: 0.5%).  The caches then take at most ~52 MiB (2 x (4 MiB of
+ * stack slots + 16 MiB of frames) + 2 x 6 MiB of symbol slots) where the
+ * unbounded tables took ~800 MiB on that capture.  Tests force a tiny
+ * budget with WAITCHAIN_STACK_CACHE=N (entries per generation).
+ */
+#define STACK_CACHE_ENTRIES 65536
+/* Frames per generation = entries * this (the average stack of that
+ * capture has 9 frames); a generation is also full when its frames are. */
+#define STACK_CACHE_FRAMES_PER_ENTRY 16
+#define STACK_CACHE_MAX_ENTRIES (1U << 24)	/* WAITCHAIN_STACK_CACHE cap */
+
 struct stack_slot {
 	uint64_t hash;
 	int64_t id;		/* 0 = empty slot */
-	size_t off;		/* frames in w->frames */
+	size_t off;		/* frames in the generation's arena */
 	uint32_t n;
+};
+
+/*
+ * One generation of the stack dedup table: a fixed open-addressing table
+ * (nslots >= 2 * the entry budget, so probes stay short) plus the frames
+ * of its stacks, copied so that equality is checked on the frames and not
+ * on the hash alone (hostile collisions cannot merge different stacks).
+ */
+struct stack_gen {
+	struct stack_slot *slots;
+	size_t nstacks;
+	struct wc_frame *frames;
+	size_t nframes, cap_frames;
 };
 
 struct sym_slot {
@@ -229,6 +262,12 @@ struct sym_slot {
 	uint8_t used, kernel;
 	const char *symbol, *dso;	/* interned or NULL */
 	uint64_t symbol_offset, dso_offset;
+};
+
+/* One generation of the (process, ip) -> symbol cache, like stack_gen. */
+struct sym_gen {
+	struct sym_slot *slots;
+	size_t nused;
 };
 
 /* --- the writer ----------------------------------------------------------------- */
@@ -300,13 +339,16 @@ struct wc_db_writer {
 	size_t futex_nslots, futex_nused;
 	int64_t next_futex_id;
 
-	struct stack_slot *stacks;
-	size_t stack_nslots, nstacks;
-	struct wc_frame *frames;
-	size_t nframes, cap_frames;
-
-	struct sym_slot *syms;
-	size_t sym_nslots, sym_nused;
+	/* Stack and symbol caches: generation [young] takes new entries,
+	 * [!young] is the previous one, still searched; both are dropped and
+	 * recycled in turn, so memory is fixed whatever the capture size. */
+	struct stack_gen stacks[2];
+	int stack_young;
+	int64_t nstacks;	/* stack.id of the last stack written */
+	struct sym_gen syms[2];
+	int sym_young;
+	size_t cache_entries;	/* per generation, both caches */
+	size_t cache_nslots;	/* table slots per generation (power of 2) */
 
 	struct strset strings;	/* event names, syscalls, symbols, DSOs */
 	struct evcounts counts;
@@ -761,54 +803,78 @@ static int same_frames(const struct wc_frame *a, const struct wc_frame *b,
 	return 1;
 }
 
+/* Allocates both generations of both caches (done at the first stack, so
+ * imports without stacks pay nothing).  0 or -1 on ENOMEM (what is
+ * allocated is freed by wc_db_writer_free). */
+static int caches_alloc(struct wc_db_writer *w)
+{
+	for (int g = 0; g < 2; g++) {
+		w->stacks[g].slots = calloc(w->cache_nslots,
+					    sizeof(*w->stacks[g].slots));
+		w->syms[g].slots = calloc(w->cache_nslots,
+					  sizeof(*w->syms[g].slots));
+		if (!w->stacks[g].slots || !w->syms[g].slots)
+			return -1;
+	}
+	return 0;
+}
+
+/* The slot of (PID, IP, KERNEL) in G, or the empty slot where it would
+ * go.  G holds at most half its slots, so the probe ends. */
+static struct sym_slot *sym_probe(struct sym_gen *g, size_t mask,
+				  int32_t pid, uint64_t ip, uint8_t kernel)
+{
+	size_t i = wc_mix64(ip ^ ((uint64_t)(uint32_t)pid << 32) ^ kernel) & mask;
+
+	while (g->slots[i].used &&
+	       !(g->slots[i].ip == ip && g->slots[i].pid == pid &&
+		 g->slots[i].kernel == kernel))
+		i = (i + 1) & mask;
+	return &g->slots[i];
+}
+
+/*
+ * The cache entry for frame IP of process PID (kernel frames share pid
+ * -1), borrowed until the next sym_lookup().  *fresh = 1 when the entry is
+ * new and the caller must fill in its symbol (resolve), 0 when it comes
+ * from the young or the old generation (copied into the young one, so
+ * entries in use survive).  When the young generation is full, the old
+ * one is dropped and the young one becomes old: a frame symbolized before
+ * that and not seen since is resolved again.  Never fails (the tables are
+ * allocated by caches_alloc()).
+ */
 static struct sym_slot *sym_lookup(struct wc_db_writer *w, int32_t pid,
 				   uint64_t ip, int kernel, int *fresh)
 {
-	size_t mask, i;
-	uint64_t h;
+	size_t mask = w->cache_nslots - 1;
+	uint8_t k = (uint8_t)!!kernel;
+	struct sym_gen *young = &w->syms[w->sym_young];
+	struct sym_slot *slot, *old, entry;
 
-	if (kernel)
+	if (k)
 		pid = -1;
-	if ((w->sym_nused + 1) * 2 > w->sym_nslots) {
-		size_t n = w->sym_nslots ? w->sym_nslots * 2 : 1024;
-		struct sym_slot *slots = calloc(n, sizeof(*slots));
-
-		if (!slots)
-			return NULL;
-		for (size_t k = 0; k < w->sym_nslots; k++) {
-			struct sym_slot *o = &w->syms[k];
-			size_t j;
-
-			if (!o->used)
-				continue;
-			j = wc_mix64(o->ip ^ ((uint64_t)(uint32_t)o->pid << 32) ^ o->kernel) & (n - 1);
-			while (slots[j].used)
-				j = (j + 1) & (n - 1);
-			slots[j] = *o;
-		}
-		free(w->syms);
-		w->syms = slots;
-		w->sym_nslots = n;
+	slot = sym_probe(young, mask, pid, ip, k);
+	if (slot->used) {
+		*fresh = 0;
+		return slot;
 	}
-	mask = w->sym_nslots - 1;
-	h = wc_mix64(ip ^ ((uint64_t)(uint32_t)pid << 32) ^ (uint64_t)!!kernel);
-	i = h & mask;
-	while (w->syms[i].used) {
-		struct sym_slot *s = &w->syms[i];
-
-		if (s->ip == ip && s->pid == pid && s->kernel == !!kernel) {
-			*fresh = 0;
-			return s;
-		}
-		i = (i + 1) & mask;
+	old = sym_probe(&w->syms[!w->sym_young], mask, pid, ip, k);
+	*fresh = !old->used;
+	if (old->used)
+		entry = *old;
+	else
+		entry = (struct sym_slot){ .ip = ip, .pid = pid, .used = 1,
+					   .kernel = k };
+	if (young->nused >= w->cache_entries) {
+		w->sym_young = !w->sym_young;
+		young = &w->syms[w->sym_young];
+		memset(young->slots, 0, w->cache_nslots * sizeof(*young->slots));
+		young->nused = 0;
+		slot = sym_probe(young, mask, pid, ip, k);
 	}
-	w->syms[i].used = 1;
-	w->syms[i].ip = ip;
-	w->syms[i].pid = pid;
-	w->syms[i].kernel = (uint8_t)!!kernel;
-	w->sym_nused++;
-	*fresh = 1;
-	return &w->syms[i];
+	*slot = entry;
+	young->nused++;
+	return slot;
 }
 
 static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
@@ -829,8 +895,6 @@ static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
 		struct sym_slot *sym = sym_lookup(w, pid, f->ip, f->kernel,
 						  &fresh);
 
-		if (!sym)
-			return NOMEM(w, err);
 		if (fresh && w->sym.resolve) {
 			const char *symbol = NULL, *dso = NULL;
 			uint64_t soff = 0, doff = 0;
@@ -866,70 +930,95 @@ static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
 	return rc;
 }
 
-/* The stack.id of S (storing it the first time), 0 for no stack, or a
- * negative code. */
+/* The slot of stack S (hash H) in G, or the empty slot where it would go.
+ * G holds at most half its slots, so the probe ends. */
+static struct stack_slot *stack_probe(struct stack_gen *g, size_t mask,
+				      uint64_t h, const struct wc_stack *s)
+{
+	size_t i = h & mask;
+
+	while (g->slots[i].id) {
+		const struct stack_slot *o = &g->slots[i];
+
+		if (o->hash == h && o->n == s->nframes &&
+		    same_frames(g->frames + o->off, s->frames, s->nframes))
+			break;
+		i = (i + 1) & mask;
+	}
+	return &g->slots[i];
+}
+
+/*
+ * The stack.id of S (storing it the first time), 0 for no stack, or a
+ * negative code.  Dedup is bounded: a stack is found when it was seen in
+ * the young or the old generation of w->stacks; when the young one is full
+ * (entries or frames), the old one is dropped and the young one becomes
+ * old.  A stack seen again after its generation was dropped is stored
+ * again under a new id (same frames, same symbols unless its process
+ * remapped that address meanwhile), so every id events refer to exists
+ * and has its frames, at the price of some repeated rows.
+ */
 static int64_t stack_id(struct wc_db_writer *w, const struct wc_stack *s,
 			int32_t pid, struct wc_error *err)
 {
+	size_t mask = w->cache_nslots - 1;
+	size_t max_frames = w->cache_entries * STACK_CACHE_FRAMES_PER_ENTRY;
+	struct stack_gen *young;
+	struct stack_slot *slot;
 	uint64_t h;
-	size_t mask, i;
-	int64_t id;
+	int64_t id, old_id;
 	int rc;
 
 	if (!s || s->nframes == 0 || !s->frames)
 		return 0;
 	w->has_stacks = 1;
+	if (!w->stacks[0].slots && caches_alloc(w))
+		return NOMEM(w, err);
 	h = stack_hash(s);
-	if ((w->nstacks + 1) * 2 > w->stack_nslots) {
-		size_t n = w->stack_nslots ? w->stack_nslots * 2 : 1024;
-		struct stack_slot *slots = calloc(n, sizeof(*slots));
-
-		if (!slots)
-			return NOMEM(w, err);
-		for (size_t k = 0; k < w->stack_nslots; k++) {
-			size_t j;
-
-			if (!w->stacks[k].id)
-				continue;
-			j = w->stacks[k].hash & (n - 1);
-			while (slots[j].id)
-				j = (j + 1) & (n - 1);
-			slots[j] = w->stacks[k];
-		}
-		free(w->stacks);
-		w->stacks = slots;
-		w->stack_nslots = n;
+	young = &w->stacks[w->stack_young];
+	slot = stack_probe(young, mask, h, s);
+	if (slot->id)
+		return slot->id;
+	old_id = stack_probe(&w->stacks[!w->stack_young], mask, h, s)->id;
+	if (young->nstacks >= w->cache_entries ||
+	    (young->nstacks && young->nframes + s->nframes > max_frames)) {
+		w->stack_young = !w->stack_young;
+		young = &w->stacks[w->stack_young];
+		memset(young->slots, 0, w->cache_nslots * sizeof(*young->slots));
+		young->nstacks = 0;
+		young->nframes = 0;
+		slot = stack_probe(young, mask, h, s);
 	}
-	mask = w->stack_nslots - 1;
-	i = h & mask;
-	while (w->stacks[i].id) {
-		struct stack_slot *o = &w->stacks[i];
-
-		if (o->hash == h && o->n == s->nframes &&
-		    same_frames(w->frames + o->off, s->frames, s->nframes))
-			return o->id;
-		i = (i + 1) & mask;
-	}
-	if (w->nframes + s->nframes > w->cap_frames) {
-		size_t cap = w->cap_frames ? w->cap_frames : 4096;
+	if (young->nframes + s->nframes > young->cap_frames) {
+		/* at most max_frames, or one stack longer than that */
+		size_t need = young->nframes + s->nframes;
+		size_t cap = young->cap_frames ? young->cap_frames : 4096;
 		struct wc_frame *p;
 
-		while (cap < w->nframes + s->nframes)
+		while (cap < need)
 			cap *= 2;
-		p = realloc(w->frames, cap * sizeof(*p));
+		if (cap > max_frames)
+			cap = need > max_frames ? need : max_frames;
+		p = realloc(young->frames, cap * sizeof(*p));
 		if (!p)
 			return NOMEM(w, err);
-		w->frames = p;
-		w->cap_frames = cap;
+		young->frames = p;
+		young->cap_frames = cap;
 	}
-	memcpy(w->frames + w->nframes, s->frames,
+	memcpy(young->frames + young->nframes, s->frames,
 	       s->nframes * sizeof(*s->frames));
-	id = (int64_t)++w->nstacks;
-	w->stacks[i].hash = h;
-	w->stacks[i].id = id;
-	w->stacks[i].off = w->nframes;
-	w->stacks[i].n = s->nframes;
-	w->nframes += s->nframes;
+	if (old_id)
+		id = old_id;
+	else
+		id = ++w->nstacks;
+	slot->hash = h;
+	slot->id = id;
+	slot->off = young->nframes;
+	slot->n = s->nframes;
+	young->nframes += s->nframes;
+	young->nstacks++;
+	if (old_id)
+		return id;	/* found in the old generation: rows exist */
 	rc = write_stack(w, id, h, s, pid, err);
 	return rc ? rc : id;
 }
@@ -1385,6 +1474,23 @@ static int sink_event(void *ctx, const struct wc_event *ev,
 
 /* --- life cycle ----------------------------------------------------------------------- */
 
+/* Entries per cache generation: STACK_CACHE_ENTRIES, or
+ * WAITCHAIN_STACK_CACHE when it is a number in [1, STACK_CACHE_MAX_ENTRIES]
+ * (tests use a tiny budget to make eviction happen on small samples). */
+static size_t cache_budget(void)
+{
+	const char *env = getenv("WAITCHAIN_STACK_CACHE");
+	char *end;
+	unsigned long long v;
+
+	if (!env || !*env)
+		return STACK_CACHE_ENTRIES;
+	v = strtoull(env, &end, 10);
+	if (*end || v < 1 || v > STACK_CACHE_MAX_ENTRIES)
+		return STACK_CACHE_ENTRIES;
+	return (size_t)v;
+}
+
 int wc_db_writer_new(sqlite3 *db, const char *path,
 		     const struct wc_symbolizer *sym,
 		     struct wc_db_writer **out, struct wc_error *err)
@@ -1400,6 +1506,11 @@ int wc_db_writer_new(sqlite3 *db, const char *path,
 	w->started_ns = wc_now_ns();
 	if (sym)
 		w->sym = *sym;
+	w->cache_entries = cache_budget();
+	/* load <= 1/2 keeps probes short and guarantees an empty slot */
+	w->cache_nslots = 2;
+	while (w->cache_nslots < 2 * w->cache_entries)
+		w->cache_nslots *= 2;
 	w->sink.ctx = w;
 	w->sink.meta = sink_meta;
 	w->sink.buffer = sink_buffer;
@@ -1597,9 +1708,11 @@ void wc_db_writer_free(struct wc_db_writer *w)
 	wc_tidmap_free(w->tids);
 	wc_tidmap_free(w->pend_map);
 	free(w->futex);
-	free(w->stacks);
-	free(w->frames);
-	free(w->syms);
+	for (int g = 0; g < 2; g++) {
+		free(w->stacks[g].slots);
+		free(w->stacks[g].frames);
+		free(w->syms[g].slots);
+	}
 	free(w->counts.slots);
 	strset_free(&w->strings);
 	free(w);

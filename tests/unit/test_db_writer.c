@@ -282,6 +282,74 @@ Test(writer, stacks_dedup_and_symbolize)
 	close_fixture(&f);
 }
 
+/*
+ * Two entries per cache generation (WAITCHAIN_STACK_CACHE=2, so at most
+ * 32 frames per generation).  One-frame stacks A B C D, then a 40-frame
+ * stack E.  Expected ids, generation by generation (young | old):
+ *   A 1, B 2          {A B}
+ *   C 3               rotate: {C} | {A B}
+ *   A 1 (old, kept)   {C A} | {A B}
+ *   D 4               rotate: {D} | {C A}
+ *   B 5 (dropped)     {D B} | {C A}
+ *   A 1 (old)         rotate: {A} | {D B}
+ *   C 6 (dropped)     {A C} | {D B}
+ *   E 7               frames full, rotate: {E} | {A C}
+ *   E 7               {E}
+ *   A 1 (old)         frames full, rotate: {A} | {E}
+ * Symbols: one-frame stacks resolve their ip unless a generation of the
+ * symbol cache still has it: A B C D resolve, B (id 5) and C (id 6) are
+ * found in the old symbol generation; E resolves 40 frames.
+ */
+Test(writer, stacks_bounded_cache)
+{
+	struct fixture f;
+	struct wc_frame one[4] = { { 0x1000, 0 }, { 0x2000, 0 }, { 0x3000, 0 },
+				   { 0x4000, 0 } };
+	struct wc_frame deep[40];
+	struct wc_stack st[5] = { { &one[0], 1 }, { &one[1], 1 }, { &one[2], 1 },
+				  { &one[3], 1 }, { deep, 40 } };
+	/* stack index per event, expected id per event */
+	const int order[] = { 0, 1, 2, 0, 3, 1, 0, 2, 4, 4, 0 };
+	const int want[] = { 1, 2, 3, 1, 4, 5, 1, 6, 7, 7, 1 };
+	const size_t n = sizeof(order) / sizeof(order[0]);
+
+	for (int i = 0; i < 40; i++)
+		deep[i] = (struct wc_frame){ 0xffff0000 + 0x10 * (uint64_t)i, 1 };
+	setenv("WAITCHAIN_STACK_CACHE", "2", 1);
+	open_fixture(&f, "bounded.db");
+	unsetenv("WAITCHAIN_STACK_CACHE");
+	for (size_t i = 0; i < n; i++) {
+		struct wc_event e = ev_switch(i + 1, 10, 1, 0);
+
+		e.stack = &st[order[i]];
+		send(&f, &e);
+	}
+	finish_fixture(&f);
+
+	for (size_t i = 0; i < n; i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "SELECT stack_id FROM sched_switch WHERE ts = %zu", i + 1);
+		cr_expect_eq(q(&f, sql), want[i], "event %zu", i + 1);
+	}
+	cr_expect_eq(q(&f, "SELECT count(*) FROM stack"), 7);
+	cr_expect_eq(q(&f, "SELECT count(*) FROM stack_frame"), 6 + 40);
+	cr_expect_eq(q(&f, "SELECT nframes FROM stack WHERE id = 7"), 40);
+	cr_expect_eq(q(&f, "SELECT count(*) FROM stack_frame WHERE stack_id = 7"), 40);
+	cr_expect_eq(q(&f, "SELECT ip FROM stack_frame WHERE stack_id = 7 AND depth = 39"),
+		     0xffff0000 + 0x10 * 39);
+	/* stored again: the same frames and symbols under a new id */
+	char *s = qs(&f, "SELECT group_concat(ip || ' ' || symbol || '+' || symbol_offset || ' ' || dso, ';')"
+		     " FROM stack_frame WHERE stack_id IN (2, 5)");
+	cr_expect_str_eq(s, "8192 fn_2000+0 /usr/bin/qemu;8192 fn_2000+0 /usr/bin/qemu");
+	free(s);
+	s = qs(&f, "SELECT group_concat(ip || ' ' || symbol, ';') FROM stack_frame WHERE stack_id IN (3, 6)");
+	cr_expect_str_eq(s, "12288 fn_3000;12288 fn_3000");
+	free(s);
+	cr_expect_eq(f.resolves, 4 + 40);
+	close_fixture(&f);
+}
+
 Test(writer, threads_fork_reuse_pids_and_names)
 {
 	struct fixture f;
