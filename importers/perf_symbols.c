@@ -22,8 +22,9 @@
  * any.  Unresolved frames keep their address (symbol NULL).
  *
  * Memory: per process a growable array of maps; per DSO one symbol array
- * and one name blob.  resolve() runs once per distinct frame (the sink
- * deduplicates stacks), so it may scan a process's maps linearly.
+ * and one name blob.  resolve() runs about once per distinct frame (the
+ * sink deduplicates stacks through a bounded cache), so it may scan a
+ * process's maps linearly.
  * Hostile input: kallsyms lines and ELF contents are parsed with bounds
  * checks (libelf for ELF); names are copied, never interpreted.
  */

@@ -1008,9 +1008,14 @@ static int write_top_stacks(struct data *d, struct wc_buf *out)
 	sqlite3_stmt *st = NULL;
 	int first = 1;
 	int rc = prepare(d,
-		"SELECT stack_id, on_global_lock, count(*), sum(end_ns - start_ns) "
-		"FROM block WHERE is_vcpu = 1 AND stack_id IS NOT NULL "
-		"GROUP BY stack_id, on_global_lock ORDER BY 4 DESC LIMIT 25", &st);
+		/* grouped by the frames' hash, not the id: on a capture
+		 * with more distinct stacks than the import's dedup cache
+		 * holds, one stack may be stored under several ids */
+		"SELECT min(b.stack_id), b.on_global_lock, count(*),"
+		" sum(b.end_ns - b.start_ns) "
+		"FROM block b JOIN stack s ON s.id = b.stack_id "
+		"WHERE b.is_vcpu = 1 AND b.stack_id IS NOT NULL "
+		"GROUP BY s.hash, s.nframes, b.on_global_lock ORDER BY 4 DESC LIMIT 25", &st);
 
 	if (!rc && wc_buf_adds(out, ",\n\"top_stacks\":["))
 		rc = nomem(d);

@@ -76,9 +76,10 @@ struct wc_stack {
 };
 
 /*
- * Resolves an address for a stack frame the sink stores for the first
- * time (stacks are deduplicated, so this runs once per distinct frame,
- * not per event).  Sets *symbol (function name, may stay NULL), *dso
+ * Resolves an address for a stack frame the sink stores (stacks are
+ * deduplicated through a bounded cache, so this runs about once per
+ * distinct frame, not per event; again for a frame whose cache entry was
+ * dropped).  Sets *symbol (function name, may stay NULL), *dso
  * (binary or "[kernel.kallsyms]", may stay NULL) and *offset (address
  * within symbol or DSO).  Returned strings are borrowed until the next
  * call or until the importer is closed.  Returns 0, or a negative code.
