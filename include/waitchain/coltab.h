@@ -23,10 +23,12 @@
  * t__chunk(first, last, n, zone, data) and t__patch(row, data) (values
  * set after a row's chunk was written, see wc_coltab_patch()).
  *
- * The virtual table is read-only except for INSERT of rows with a key
- * above every existing key (each INSERT becomes a one-row chunk: for
- * tests and small hand-made databases; the importer uses the writer
- * below).  Any connection that reads these tables needs the module:
+ * Through SQL the table takes INSERT of rows with a key above every
+ * existing key (each becomes a one-row chunk: for tests and small
+ * hand-made databases; the importer uses the writer below) and UPDATE of
+ * integer columns other than the key (a patch); DELETE is refused.
+ * `waitchain sql` connections are read-only anyway.  Any connection that
+ * reads these tables needs the module:
  * waitchain registers it on every connection of the process
  * (wc_coltab_auto_register()); the sqlite3 shell and Python load the
  * extension built as waitchain_sqlite.so (docs/schema.md).
