@@ -840,6 +840,9 @@ static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
 	int own[2] = { fd, -1 };
 	uint64_t deadline;
 
+	/* a report counts only once complete (sandbox_verdict()) */
+	memset(rep, 0, sizeof(rep));
+
 	if (nparts == 2) {
 		/* libtracecmd read()s at the file offset: each child needs an
 		 * open file description of its own, not a shared one */
