@@ -688,6 +688,23 @@ static int64_t row_of_key(const struct ccur *c, int64_t key)
 	return lo < c->n && c->vals[0][lo] == key ? (int64_t)lo : -1;
 }
 
+/* Prepares c->patches, the cursor's query of the patch rows of a key
+ * range (once per cursor). */
+static int prepare_patches(struct ctab *t, struct ccur *c)
+{
+	char *sql;
+	int rc;
+
+	if (c->patches)
+		return SQLITE_OK;
+	sql = sqlite3_mprintf("SELECT row, data FROM \"%w\".\"%w__patch\""
+			      " WHERE row BETWEEN ?1 AND ?2", t->schema, t->name);
+	rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &c->patches, NULL)
+		 : SQLITE_NOMEM;
+	sqlite3_free(sql);
+	return rc;
+}
+
 /* Reads the patches of the chunk [FIRST, LAST] into c->pat (row
  * indexes resolved through the decoded key column). */
 static int load_patches(struct ctab *t, struct ccur *c, int64_t first,
@@ -696,17 +713,8 @@ static int load_patches(struct ctab *t, struct ccur *c, int64_t first,
 	int rc;
 
 	c->npat = 0;
-	if (!c->patches) {
-		char *sql = sqlite3_mprintf("SELECT row, data FROM \"%w\".\"%w__patch\""
-					    " WHERE row BETWEEN ?1 AND ?2",
-					    t->schema, t->name);
-
-		rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &c->patches, NULL)
-			 : SQLITE_NOMEM;
-		sqlite3_free(sql);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
+	if ((rc = prepare_patches(t, c)) != SQLITE_OK)
+		return rc;
 	sqlite3_bind_int64(c->patches, 1, first);
 	sqlite3_bind_int64(c->patches, 2, last);
 	while ((rc = sqlite3_step(c->patches)) == SQLITE_ROW) {
@@ -836,19 +844,12 @@ static int next_chunk(struct ctab *t, struct ccur *c)
 			continue;
 		if (c->ncons) {
 			/* a patch may move a value outside the zone map */
-			sqlite3_stmt *q = NULL;
-			char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w__patch\""
-						    " WHERE row BETWEEN ?1 AND ?2 LIMIT 1",
-						    t->schema, t->name);
-
-			rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &q, NULL) : SQLITE_NOMEM;
-			sqlite3_free(sql);
-			if (rc != SQLITE_OK)
+			if ((rc = prepare_patches(t, c)) != SQLITE_OK)
 				return rc;
-			sqlite3_bind_int64(q, 1, first);
-			sqlite3_bind_int64(q, 2, last);
-			has_patches = sqlite3_step(q) == SQLITE_ROW;
-			sqlite3_finalize(q);
+			sqlite3_bind_int64(c->patches, 1, first);
+			sqlite3_bind_int64(c->patches, 2, last);
+			has_patches = sqlite3_step(c->patches) == SQLITE_ROW;
+			sqlite3_reset(c->patches);
 			if (zone_excludes(t, c, sqlite3_column_blob(c->chunks, 3),
 					  sqlite3_column_bytes(c->chunks, 3),
 					  has_patches))

@@ -1140,15 +1140,6 @@ static int sink_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
 	return step_reset(w, st, err);
 }
 
-/* Binds the common leading columns seq, ts, cpu of ST. */
-static void bind_common(struct wc_db_writer *w, sqlite3_stmt *st,
-			const struct wc_event *ev)
-{
-	sqlite3_bind_int64(st, 1, (int64_t)w->seq);
-	sqlite3_bind_int64(st, 2, (int64_t)ev->ts);
-	bind_i64_or_null(st, 3, ev->cpu >= 0, ev->cpu);
-}
-
 #define MENTION(w, tid, ts, err)                                           \
 	do {                                                               \
 		if ((tid) >= 0) {                                          \
@@ -1272,7 +1263,7 @@ static int ev_fork(struct wc_db_writer *w, const struct wc_event *ev,
 			t->pid_source = PID_FORK;
 		}
 	}
-	bind_common(w, st, ev);
+	dst_common(w, &(struct rowdst){ st, NULL }, ev);
 	bind_i64_or_null(st, 4, ev->tid >= 0, ev->tid);
 	sqlite3_bind_int(st, 5, parent);
 	bind_text(st, 6, ev->u.fork.parent_comm);
@@ -1305,7 +1296,7 @@ static int ev_exit(struct wc_db_writer *w, const struct wc_event *ev,
 		t->has_exited = 1;
 		t->exited_ns = ev->ts;
 	}
-	bind_common(w, st, ev);
+	dst_common(w, &(struct rowdst){ st, NULL }, ev);
 	sqlite3_bind_int(st, 4, tid);
 	bind_text(st, 5, ev->u.exit.comm);
 	sqlite3_bind_int(st, 6, ev->u.exit.prio);
@@ -1325,7 +1316,7 @@ static int ev_rename(struct wc_db_writer *w, const struct wc_event *ev,
 	int rc;
 
 	MENTION(w, tid, ev->ts, err);
-	bind_common(w, st, ev);
+	dst_common(w, &(struct rowdst){ st, NULL }, ev);
 	sqlite3_bind_int(st, 4, tid);
 	bind_text(st, 5, ev->u.rename.oldcomm);
 	bind_text(st, 6, ev->u.rename.newcomm);
