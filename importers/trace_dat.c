@@ -38,11 +38,14 @@
  * stream (~43 KiB) and a hash of per-tid state; nothing grows with the
  * number of events.
  *
- * Crash containment: the first full pass (counting each buffer's events
- * for sink->buffer()) runs in forked children (sandbox_count(): two on a
- * machine with two CPUs or more, each reading half of the CPUs), so a
- * libtracecmd/libtraceevent crash or hang on a corrupt file becomes an
- * error message instead of taking the process down.
+ * Crash containment (trace_dat-sandbox.c): forked children open the file
+ * and read it ahead of the import (two on a machine with two CPUs or
+ * more, each reading half of the CPUs, merged by time: read_ahead()),
+ * and no read call is made here on a CPU before a child survived the
+ * same call, so a libtracecmd/libtraceevent crash or hang on a corrupt
+ * file becomes an error message instead of taking the process down.  The
+ * children's counts of each buffer's events come at the end: the
+ * buffers are delivered again then (sink->buffer() replaces).
  *
  * libtracecmd quirks handled here: it closes the fd it is given (we pass
  * a dup), prints "CPU %d is empty" and "File possibly truncated" to
@@ -118,6 +121,9 @@ struct tdat_buf {
 	int ncpus;
 	uint64_t nevents;		/* events (kernel stacks excluded) */
 	uint64_t nkstacks;		/* kernel_stack records */
+	int counted;			/* nevents, nkstacks are known */
+	uint64_t got_events;		/* events the streams read */
+	uint64_t got_kstacks;		/* kernel stacks the streams read */
 	int imported;
 };
 
@@ -141,6 +147,8 @@ struct tdat_stream {
 	int cpu;			/* index for tracecmd_read_data() */
 	uint32_t order;			/* tie-break: lower first */
 	int started, eof;
+	int nowait;			/* its buffer is known to have no
+					 * kernel stacks: events need not wait */
 	const void *last_data;		/* address of its last record (not
 					 * dereferenced: release_behind()) */
 	struct pend *q;			/* ring of PEND_MAX */
@@ -190,10 +198,12 @@ struct tdat_state {
 	int cut;
 	uint64_t cut_ts;
 	struct wc_buf warnings;
-	int counted;			/* sandbox_count() filled these: */
-	int sandbox_nbufs;
-	uint64_t sandbox_nevents[TDAT_MAX_BUFFERS];
-	uint64_t sandbox_nkstacks[TDAT_MAX_BUFFERS];
+	/* the children reading the file (trace_dat-sandbox.c); NULL: this
+	 * process reads it */
+	struct tdat_sandbox *sb;
+	/* in a sandbox child: where its events go, and its share of CPUs */
+	struct tdat_sandbox_out *out;
+	int part, nparts;
 };
 
 /* ---- stdout guard -------------------------------------------------------
@@ -267,16 +277,19 @@ static struct tid_slot *tid_slot(struct tdat_state *st, int32_t tid)
 	return &st->tids[i];
 }
 
-/* Offers the saved cmdline of TID to the sink the first time TID shows. */
-static int note_tid(struct tdat_state *st, const struct wc_sink *sink,
-		    int32_t tid, struct wc_error *err)
+/*
+ * The slot of TID (> 0), offering its saved cmdline to the sink the first
+ * time TID shows.  *SLOT is valid until the next lookup (the table may
+ * grow).  Returns 0 or a negative code.
+ */
+static int tid_seen(struct tdat_state *st, const struct wc_sink *sink,
+		    int32_t tid, struct tid_slot **slot, struct wc_error *err)
 {
 	struct tid_slot *s;
 	const char *comm;
 
-	if (tid <= 0)
-		return 0;
-	s = tid_slot(st, tid);
+	assert(tid > 0);
+	*slot = s = tid_slot(st, tid);
 	if (!s)
 		return wc_err(err, WC_ENOMEM, st->path, "out of memory (threads)");
 	if (s->cmdline_done)
@@ -290,32 +303,37 @@ static int note_tid(struct tdat_state *st, const struct wc_sink *sink,
 	return sink->comm(sink->ctx, 0, tid, -1, comm, WC_COMM_CMDLINES, err);
 }
 
+/* Offers the saved cmdline of TID to the sink the first time TID shows. */
+static int note_tid(struct tdat_state *st, const struct wc_sink *sink,
+		    int32_t tid, struct wc_error *err)
+{
+	struct tid_slot *s;
+
+	return tid > 0 ? tid_seen(st, sink, tid, &s, err) : 0;
+}
+
 /* Reports COMM of TID at TS when it differs from the last one reported. */
 static int note_comm(struct tdat_state *st, const struct wc_sink *sink,
 		     uint64_t ts, int32_t tid, const char *comm,
 		     enum wc_comm_source src, struct wc_error *err)
 {
 	struct tid_slot *s;
+	size_t n;
 	int rc;
 
 	if (tid <= 0 || !comm || !comm[0])
 		return 0;
-	rc = note_tid(st, sink, tid, err);
+	/* one lookup per name: it is the tid table's hottest path */
+	rc = tid_seen(st, sink, tid, &s, err);
 	if (rc)
 		return rc;
-	s = tid_slot(st, tid);
-	if (!s)
-		return wc_err(err, WC_ENOMEM, st->path, "out of memory (threads)");
 	if (strncmp(s->comm, comm, sizeof(s->comm) - 1) == 0 &&
 	    src != WC_COMM_RENAME)
 		return 0;
-	{
-		/* per event: a bounded copy, not snprintf */
-		size_t n = strnlen(comm, sizeof(s->comm) - 1);
-
-		memcpy(s->comm, comm, n);
-		s->comm[n] = '\0';
-	}
+	/* per event: a bounded copy, not snprintf */
+	n = strnlen(comm, sizeof(s->comm) - 1);
+	memcpy(s->comm, comm, n);
+	s->comm[n] = '\0';
 	if (!sink->comm)
 		return 0;
 	return sink->comm(sink->ctx, ts, tid, -1, comm, src, err);
@@ -326,17 +344,27 @@ static int note_event_threads(struct tdat_state *st,
 			      const struct wc_sink *sink,
 			      const struct wc_event *ev, struct wc_error *err)
 {
-	int rc = note_tid(st, sink, ev->tid, err);
+	int rc;
 
-	if (rc)
-		return rc;
 	switch (ev->type) {
 	case WC_EV_SCHED_SWITCH:
+		/* the context is normally prev, whose note_comm() offers
+		 * its cmdline first, as note_tid(ev->tid) would */
+		if ((ev->tid != ev->u.sw.prev_tid || !ev->u.sw.prev_comm ||
+		     !ev->u.sw.prev_comm[0]) &&
+		    (rc = note_tid(st, sink, ev->tid, err)))
+			return rc;
 		if ((rc = note_comm(st, sink, ev->ts, ev->u.sw.prev_tid,
 				    ev->u.sw.prev_comm, WC_COMM_EVENT, err)))
 			return rc;
 		return note_comm(st, sink, ev->ts, ev->u.sw.next_tid,
 				 ev->u.sw.next_comm, WC_COMM_EVENT, err);
+	default:
+		break;
+	}
+	if ((rc = note_tid(st, sink, ev->tid, err)))
+		return rc;
+	switch (ev->type) {
 	case WC_EV_SCHED_WAKING:
 	case WC_EV_SCHED_WAKEUP:
 	case WC_EV_SCHED_WAKEUP_NEW:
@@ -512,6 +540,7 @@ static void tdat_close(void *state)
 
 	if (!st)
 		return;
+	tdat_sandbox_free(st->sb);
 	for (i = 0; i < st->nstreams; i++)
 		free(st->streams[i].q);
 	free(st->streams);
@@ -668,296 +697,13 @@ static int open_lib(struct tdat_state *st, int srcfd, struct wc_error *err)
 	return 0;
 }
 
-static int count_events(struct tdat_state *st, int part, int nparts,
-			struct wc_error *err);
 static int past_real_end(const struct tdat_state *st,
 			 const struct tep_record *r);
-
-/* What the sandbox child reports back through its pipe. */
-struct sandbox_report {
-	uint32_t magic;
-	int32_t nbufs;
-	uint64_t nevents[TDAT_MAX_BUFFERS];
-	uint64_t nkstacks[TDAT_MAX_BUFFERS];
-};
-
-#define SANDBOX_MAGIC 0x74646174u	/* "tdat" */
-#define SANDBOX_OPEN_FAILED 3		/* child exit: open failed cleanly */
-
-/*
- * libtracecmd and libtraceevent crash on some corrupt inputs that no
- * size check can rule out (e.g. tep_parse_event() on a damaged format
- * text, or a CPU failing inside init_cpu(), after which tracecmd_close()
- * walks zeroed lists).  So the first full pass over the file, which
- * counts each buffer's events, runs in forked children with stdout/stderr
- * on /dev/null and an alarm: if the child dies by a signal, exits
- * abnormally (ASan builds exit 1) or times out, the file is reported as
- * corrupt and the libraries never see it in this process.  A clean
- * failure to open (SANDBOX_OPEN_FAILED) is reported without opening the
- * file in process (libtracecmd leaks and prints to stderr when its open
- * fails).  The counts come back through a pipe and serve
- * sink->buffer().  Without fork() (or pipe()), the pass runs in process.
- */
-/*
- * Sanitizer runtimes call a death callback before exiting on an error;
- * libFuzzer registers one that records the input as a crash of the
- * fuzzed code.  Weak: absent (NULL) in builds without a sanitizer.
- */
-extern void __sanitizer_set_death_callback(void (*callback)(void))
-	__attribute__((weak));
-
-/*
- * In the sandbox child, let a crash of the libraries (or the alarm that
- * bounds its time) kill the child quietly: handlers inherited from the
- * parent (a sanitizer's or a fuzzer's crash reporter) would otherwise
- * report libtracecmd's crash on a corrupt file as a crash of waitchain,
- * which the parent already turns into a clean "corrupt capture" error.
- */
-static void sandbox_child_quiet_crashes(void)
-{
-	/* SIGALRM too: the child's time bound is alarm(), and a fuzzer's own
-	 * SIGALRM handler would ignore it */
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
-				     SIGALRM };
-
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		signal(fatal[i], SIG_DFL);
-	if (__sanitizer_set_death_callback)
-		__sanitizer_set_death_callback(NULL);
-}
-
-/*
- * Forks one sandbox child counting the CPUs PART, PART + NPARTS, ... of
- * every buffer; *PID and *RFD (the read end of its report pipe) are set.
- * Returns 0, or -1 when fork() or pipe() fail (no child).
- */
-static int sandbox_spawn(struct tdat_state *st, int fd, unsigned timeout,
-			 int part, int nparts, pid_t *pid, int *rfd)
-{
-	int pfd[2];
-
-	if (pipe(pfd) != 0)
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	*pid = fork();
-	if (*pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (*pid == 0) {
-		struct sandbox_report rep;
-		struct wc_error cerr = WC_ERROR_INIT;
-		int null = open("/dev/null", O_WRONLY);
-
-		close(pfd[0]);
-		sandbox_child_quiet_crashes();
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		alarm(timeout);
-		if (open_lib(st, fd, &cerr))
-			_exit(SANDBOX_OPEN_FAILED);
-		if (count_events(st, part, nparts, &cerr))
-			_exit(4);
-		memset(&rep, 0, sizeof(rep));
-		rep.magic = SANDBOX_MAGIC;
-		rep.nbufs = st->nbufs;
-		for (int i = 0; i < st->nbufs; i++) {
-			rep.nevents[i] = st->bufs[i].nevents;
-			rep.nkstacks[i] = st->bufs[i].nkstacks;
-		}
-		if (write(pfd[1], &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
-			_exit(5);
-		_exit(0);	/* no cleanup: the parent owns everything */
-	}
-	close(pfd[1]);
-	*rfd = pfd[0];
-	return 0;
-}
-
-/*
- * Turns one sandbox child's end (its wait STATUS, whether the parent's
- * deadline killed it, and its REP, NULL if incomplete) into 0 or the
- * error that makes the file corrupt.
- */
-static int sandbox_verdict(struct tdat_state *st, int status, int timed_out,
-			   unsigned timeout, const struct sandbox_report *rep,
-			   struct wc_error *err)
-{
-	if (timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM))
-		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd did not "
-			      "finish reading this file in %u s: it is corrupt "
-			      "in a way that makes it loop", timeout);
-	if (WIFSIGNALED(status))
-		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd crashes "
-			      "(signal %d, %s) reading this file: its headers, "
-			      "event formats or CPU data are corrupt",
-			      WTERMSIG(status), strsignal(WTERMSIG(status)));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == SANDBOX_OPEN_FAILED) {
-		/* do not retry in process: a failing tracecmd_open_fd()
-		 * leaks and prints to stderr */
-		if (st->layout.data_error)
-			return wc_err(err, st->layout.data_error, st->path,
-				      "%s; libtracecmd cannot open the file "
-				      "with it (nothing to salvage)",
-				      st->layout.data_error_msg);
-		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd cannot "
-			      "read this trace.dat (version %u, compression "
-			      "%s): its headers, event formats or the first "
-			      "page of a CPU are corrupt", st->layout.version,
-			      st->layout.compression);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !rep ||
-	    rep->magic != SANDBOX_MAGIC || rep->nbufs < 1 ||
-	    rep->nbufs > TDAT_MAX_BUFFERS)
-		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd fails "
-			      "abnormally (exit status %d) reading this file: "
-			      "it is corrupt", WIFEXITED(status) ?
-			      WEXITSTATUS(status) : -1);
-	return 0;
-}
-
-/*
- * The sandboxed counting pass.  On a machine with more than one CPU it is
- * split over two children, each reading half of the CPUs of every buffer
- * (libtracecmd keeps its reading state per CPU, so each CPU's records are
- * read by exactly the calls a single child would make): the pass is
- * ~0.9 s of a 10 M-event import that nothing else overlaps.  Any child
- * that crashes, loops or fails makes the file corrupt, as with one.
- */
-static int sandbox_count(struct tdat_state *st, int fd, struct wc_error *err)
-{
-	struct sandbox_report rep[2];
-	size_t got[2] = { 0, 0 };
-	unsigned timeout = st->opt.library_timeout ? st->opt.library_timeout
-			   : 120 + (unsigned)(st->file_size >> 23);
-	int rfd[2] = { -1, -1 }, status[2] = { 0, 0 }, timed_out = 0;
-	int nparts = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1, pending;
-	pid_t pid[2] = { -1, -1 };
-	int own[2] = { fd, -1 };
-	uint64_t deadline;
-
-	/* a report counts only once complete (sandbox_verdict()) */
-	memset(rep, 0, sizeof(rep));
-
-	if (nparts == 2) {
-		/* libtracecmd read()s at the file offset: each child needs an
-		 * open file description of its own, not a shared one */
-		char proc[64];
-
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		own[0] = open(proc, O_RDONLY | O_CLOEXEC);
-		own[1] = own[0] >= 0 ? open(proc, O_RDONLY | O_CLOEXEC) : -1;
-		if (own[1] < 0) {
-			if (own[0] >= 0)
-				close(own[0]);
-			own[0] = fd;
-			nparts = 1;
-		}
-	}
-	for (int k = 0; k < nparts; k++)
-		if (sandbox_spawn(st, own[k], timeout, k, nparts, &pid[k], &rfd[k])) {
-			if (k == 1) {
-				/* one child counts everything */
-				kill(pid[0], SIGKILL);
-				while (waitpid(pid[0], &status[0], 0) < 0 &&
-				       errno == EINTR)
-					;
-				close(rfd[0]);
-				if (sandbox_spawn(st, fd, timeout, 0, 1, &pid[0],
-						  &rfd[0]) == 0) {
-					nparts = 1;
-					break;
-				}
-			}
-			for (int j = 0; j < 2; j++)
-				if (own[j] >= 0 && own[j] != fd)
-					close(own[j]);
-			return 0;	/* no sandbox: in-process count */
-		}
-	for (int j = 0; j < 2; j++)
-		if (own[j] >= 0 && own[j] != fd)
-			close(own[j]);	/* the children have their copies */
-	pending = nparts;
-	/* the parent's own bound, a little after the children's alarm:
-	 * should a child not die of it, it is killed, as if it had */
-	deadline = wc_now_ns() + (uint64_t)(timeout + 5) * 1000000000u;
-	while (pending > 0) {
-		struct pollfd p[2];
-		int np = 0, r, which[2];
-
-		for (int k = 0; k < nparts; k++)
-			if (rfd[k] >= 0) {
-				p[np].fd = rfd[k];
-				p[np].events = POLLIN;
-				p[np].revents = 0;
-				which[np++] = k;
-			}
-		r = poll(p, (nfds_t)np, 100);
-		if ((st->opt.interrupted && *st->opt.interrupted) ||
-		    wc_now_ns() > deadline) {
-			timed_out = !(st->opt.interrupted && *st->opt.interrupted);
-			for (int k = 0; k < nparts; k++)
-				kill(pid[k], SIGKILL);
-			break;
-		}
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r <= 0)
-			continue;
-		for (int j = 0; j < np; j++) {
-			int k = which[j];
-			ssize_t n;
-
-			if (!p[j].revents)
-				continue;	/* only ready pipes: reads block */
-			n = read(rfd[k], (char *)&rep[k] + got[k],
-				 sizeof(rep[k]) - got[k]);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n > 0)
-				got[k] += (size_t)n;
-			if (n <= 0 || got[k] == sizeof(rep[k])) {
-				close(rfd[k]);
-				rfd[k] = -1;
-				pending--;
-			}
-		}
-	}
-	for (int k = 0; k < nparts; k++) {
-		if (rfd[k] >= 0)
-			close(rfd[k]);
-		while (waitpid(pid[k], &status[k], 0) < 0 && errno == EINTR)
-			;
-	}
-	if (st->opt.interrupted && *st->opt.interrupted)
-		return wc_err(err, WC_EINTERRUPTED, st->path, "interrupted");
-	for (int k = 0; k < nparts; k++) {
-		int rc = sandbox_verdict(st, status[k], timed_out, timeout,
-					 got[k] == sizeof(rep[k]) ? &rep[k] : NULL, err);
-
-		if (rc)
-			return rc;
-	}
-	if (nparts == 2 && rep[1].nbufs != rep[0].nbufs)
-		return wc_err(err, WC_EFORMAT, st->path, "libtracecmd sees %d "
-			      "buffers in one pass and %d in another: the file is "
-			      "corrupt", rep[0].nbufs, rep[1].nbufs);
-	st->sandbox_nbufs = rep[0].nbufs;
-	for (int i = 0; i < rep[0].nbufs; i++) {
-		st->sandbox_nevents[i] = 0;
-		st->sandbox_nkstacks[i] = 0;
-		for (int k = 0; k < nparts; k++) {
-			st->sandbox_nevents[i] += rep[k].nevents[i];
-			st->sandbox_nkstacks[i] += rep[k].nkstacks[i];
-		}
-	}
-	st->counted = 1;
-	return 0;
-}
+static int open_sandboxed(struct tdat_state *st, int fd,
+			  struct wc_error *err);
+static void ship_cut(struct tdat_state *st);
+static void ship_event(struct tdat_state *st, const struct tdat_stream *s,
+		       const struct wc_event *ev);
 
 static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		     void **state, struct wc_symbolizer *sym,
@@ -976,6 +722,7 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 	st->in = in;
 	st->path = in->path;
 	st->data_fd = -1;
+	st->nparts = 1;
 	if (opt)
 		st->opt = *opt;
 
@@ -1024,9 +771,7 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 			    "trace.dat, and libtracecmd refused our zlib codec");
 		goto fail;
 	}
-	rc = sandbox_count(st, fd, err);
-	if (!rc)
-		rc = open_lib(st, fd, err);
+	rc = open_sandboxed(st, fd, err);
 	if (rc)
 		goto fail;
 
@@ -1188,9 +933,16 @@ static void release_behind(const struct tdat_state *st, const void *const *at,
 	fclose(f);
 }
 
-/* Counts the events of every buffer (one pass of record headers). */
+/*
+ * Counts the events and kernel stacks of buffers by reading the CPUs
+ * PART, PART + NPARTS, ... of each (one pass of record headers): without
+ * a sandbox, of every buffer before the import, so that empty buffers
+ * are not imported and buffers without kernel stacks do not make events
+ * wait for one; in a sandbox child, of the buffers not imported (--buffer),
+ * after its share of the import, for their count in table buffer.
+ */
 static int count_events(struct tdat_state *st, int part, int nparts,
-			struct wc_error *err)
+			int skip_imported, struct wc_error *err)
 {
 	uint64_t seen = 0;
 	int i, cpu, rc;
@@ -1199,6 +951,8 @@ static int count_events(struct tdat_state *st, int part, int nparts,
 	for (i = 0; i < st->nbufs; i++) {
 		struct tdat_buf *b = &st->bufs[i];
 
+		if (skip_imported && b->imported)
+			continue;
 		b->nevents = 0;
 		b->nkstacks = 0;
 		for (cpu = part; cpu < b->ncpus; cpu += nparts) {
@@ -1223,11 +977,16 @@ static int count_events(struct tdat_state *st, int part, int nparts,
 			}
 			tracecmd_free_record(r);
 		}
+		b->counted = 1;
 	}
 	return 0;
 }
 
-/* Picks the buffers to import: --buffer NAME, else all with events. */
+/*
+ * Picks the buffers to import: --buffer NAME, else all with events (when
+ * the counts are not known yet, all with CPUs: empty ones deliver
+ * nothing, and buffer_counts() settles `imported` at the end).
+ */
 static int select_buffers(struct tdat_state *st, struct wc_error *err)
 {
 	const char *want = st->opt.buffer;
@@ -1236,7 +995,9 @@ static int select_buffers(struct tdat_state *st, struct wc_error *err)
 
 	if (!want) {
 		for (i = 0; i < st->nbufs; i++)
-			st->bufs[i].imported = st->bufs[i].nevents > 0;
+			st->bufs[i].imported = st->bufs[i].counted ?
+					       st->bufs[i].nevents > 0 :
+					       st->bufs[i].ncpus > 0;
 		return 0;
 	}
 	for (i = 1; i < st->nbufs && found < 0; i++)
@@ -1480,6 +1241,8 @@ static int stream_read_one(struct tdat_state *st, struct tdat_stream *s,
 			if (!st->cut || last < st->cut_ts)
 				st->cut_ts = last;
 			st->cut = 1;
+			if (st->out)
+				ship_cut(st);
 		}
 		tracecmd_free_record(r);
 		s->eof = 1;
@@ -1511,10 +1274,12 @@ static int stream_read_one(struct tdat_state *st, struct tdat_stream *s,
 	}
 	id = wc_tep_events_id(st->te, r->data, (size_t)r->size);
 	if (wc_tep_events_is_kernel_stack(st->te, id)) {
+		s->b->got_kstacks++;
 		attach_stack(st, s, r);
 		tracecmd_free_record(r);
 		return 1;
 	}
+	s->b->got_events++;
 	assert(s->qlen < PEND_MAX);
 	p = &s->q[(s->qhead + s->qlen) % PEND_MAX];
 	memset(&p->ev, 0, sizeof(p->ev));
@@ -1529,8 +1294,10 @@ static int stream_read_one(struct tdat_state *st, struct tdat_stream *s,
 	p->ev.cpu = r->cpu;
 	p->ev.buffer = s->b->id;
 	p->ev.stack = NULL;
-	/* only buffers recorded with -T get stacks: do not wait otherwise */
-	p->resolved = s->b->nkstacks == 0;
+	/* only buffers recorded with -T get stacks: do not wait when the
+	 * counts say there are none (with the sandbox they come at the
+	 * end: every event waits, which changes nothing but the queue) */
+	p->resolved = s->nowait;
 	pend_own_strings(p);
 	s->qlen++;
 	tracecmd_free_record(r);
@@ -1565,11 +1332,13 @@ static int stream_fill(struct tdat_state *st, struct tdat_stream *s,
 	return s->qlen > 0;
 }
 
-/* Builds one stream per CPU of every imported buffer and primes them. */
+/* Builds one stream per CPU of every imported buffer (in a sandbox child,
+ * per CPU of its share) and primes them. */
 static int setup_streams(struct tdat_state *st, const struct wc_sink *sink,
 			 struct wc_error *err)
 {
 	int i, cpu, total = 0, rc;
+	uint32_t order = 0;
 
 	for (i = 0; i < st->nbufs; i++)
 		if (st->bufs[i].imported && st->bufs[i].ncpus > 0)
@@ -1583,12 +1352,16 @@ static int setup_streams(struct tdat_state *st, const struct wc_sink *sink,
 
 		if (!b->imported)
 			continue;
-		for (cpu = 0; cpu < b->ncpus; cpu++) {
+		for (cpu = 0; cpu < b->ncpus; cpu++, order++) {
 			struct tdat_stream *s = &st->streams[st->nstreams];
 
+			if (cpu % st->nparts != st->part)
+				continue;	/* another sandbox child's */
 			s->b = b;
 			s->cpu = cpu;
-			s->order = (uint32_t)st->nstreams;
+			s->nowait = b->counted && b->nkstacks == 0;
+			/* the same tie-break in every child */
+			s->order = order;
 			s->q = calloc(PEND_MAX, sizeof(*s->q));
 			if (!s->q)
 				return wc_err(err, WC_ENOMEM, st->path,
@@ -1618,11 +1391,15 @@ static int deliver_events(struct tdat_state *st, const struct wc_sink *sink,
 
 		if (st->cut && p->ev.ts > st->cut_ts)
 			break;	/* salvage: the rest is not known complete */
-		rc = note_event_threads(st, sink, &p->ev, err);
-		if (!rc && sink->event)
-			rc = sink->event(sink->ctx, &p->ev, err);
-		if (rc)
-			return rc;
+		if (st->out) {
+			ship_event(st, s, &p->ev);
+		} else {
+			rc = note_event_threads(st, sink, &p->ev, err);
+			if (!rc && sink->event)
+				rc = sink->event(sink->ctx, &p->ev, err);
+			if (rc)
+				return rc;
+		}
 		st->type_count[p->ev.type]++;
 		st->delivered++;
 		s->qhead = (s->qhead + 1) % PEND_MAX;
@@ -1684,6 +1461,536 @@ static int deliver_tail_meta(struct tdat_state *st, const struct wc_sink *sink,
 	return rc;
 }
 
+/* sink->buffer() for B; its count of events is 0 until known. */
+static int deliver_buffer(struct tdat_state *st, const struct wc_sink *sink,
+			  const struct tdat_buf *b, struct wc_error *err)
+{
+	struct wc_buffer_info bi = {
+		.id = b->id, .name = b->name,
+		.clock = b->clock[0] ? b->clock : NULL,
+		.ncpus = b->ncpus, .nevents = b->counted ? b->nevents : 0,
+		.imported = b->imported,
+	};
+
+	return sink->buffer ? sink->buffer(sink->ctx, &bi, err) : 0;
+}
+
+/* Sets the total of imported events (for progress) from the counts. */
+static void set_total(struct tdat_state *st)
+{
+	st->total_events = 0;
+	for (int i = 0; i < st->nbufs; i++)
+		if (st->bufs[i].imported && st->bufs[i].counted)
+			st->total_events += st->bufs[i].nevents;
+}
+
+/* ---- sandbox children and their messages ---------------------------------
+ * With a sandbox (trace_dat-sandbox.c), each child opens the file, sends
+ * SHIP_OPENED, then runs the same streams and merge as the in-process
+ * import over its share of the CPUs (CPU % nparts == part), sending every
+ * event, loss report and salvage cut in its own time order, then
+ * SHIP_END with its counts.  The parent merges the children's sequences
+ * by (ts, stream order), the order a single process delivers in, and
+ * does the thread-name bookkeeping and the sink calls.  Every message is
+ * checked: a child runs the libraries on hostile input.
+ */
+
+enum ship_kind {
+	SHIP_OPENED = 1,
+	SHIP_EVENT,
+	SHIP_LOST,
+	SHIP_CUT,
+	SHIP_END,
+};
+
+#define SHIP_STRINGS 3		/* string fields of an event, at most */
+#define SHIP_STR_MAX 4096	/* longer strings are cut (with their NUL) */
+
+struct ship_opened {
+	uint32_t kind;
+	int32_t nbufs;
+	int32_t ncpus[TDAT_MAX_BUFFERS];
+};
+
+/* Followed by nframes struct wc_frame, then the strings (slen bytes each,
+ * NUL included; 0 = NULL) of ship_strings() order. */
+struct ship_event {
+	uint32_t kind;
+	uint32_t order;		/* the stream's order (ties) */
+	uint32_t nframes;
+	uint16_t slen[SHIP_STRINGS];
+	struct wc_event ev;	/* its pointers mean nothing here */
+};
+
+struct ship_lost {
+	uint32_t kind;
+	int32_t cpu;
+	uint64_t ts_from, ts, count;
+	char what[16];
+};
+
+struct ship_cut {
+	uint32_t kind;
+	uint32_t pad;
+	uint64_t cut_ts;
+};
+
+struct ship_end {
+	uint32_t kind;
+	int32_t nbufs;
+	uint64_t kstacks, orphan_kstacks;
+	uint64_t nevents[TDAT_MAX_BUFFERS];	/* events its streams read */
+	uint64_t nkstacks[TDAT_MAX_BUFFERS];
+};
+
+/* The addresses of EV's string fields (name first); returns how many. */
+static int ship_strings(struct wc_event *ev, const char **slot[SHIP_STRINGS])
+{
+	int n = 0;
+
+	slot[n++] = &ev->name;
+	switch (ev->type) {
+	case WC_EV_SCHED_SWITCH:
+		slot[n++] = &ev->u.sw.prev_comm;
+		slot[n++] = &ev->u.sw.next_comm;
+		break;
+	case WC_EV_SCHED_WAKING:
+	case WC_EV_SCHED_WAKEUP:
+	case WC_EV_SCHED_WAKEUP_NEW:
+		slot[n++] = &ev->u.wake.comm;
+		break;
+	case WC_EV_PROCESS_FORK:
+		slot[n++] = &ev->u.fork.parent_comm;
+		slot[n++] = &ev->u.fork.child_comm;
+		break;
+	case WC_EV_PROCESS_EXIT:
+		slot[n++] = &ev->u.exit.comm;
+		break;
+	case WC_EV_TASK_RENAME:
+		slot[n++] = &ev->u.rename.oldcomm;
+		slot[n++] = &ev->u.rename.newcomm;
+		break;
+	case WC_EV_FUTEX_ENTER:
+		slot[n++] = &ev->u.futex_enter.syscall;
+		break;
+	case WC_EV_FUTEX_EXIT:
+		slot[n++] = &ev->u.futex_exit.syscall;
+		break;
+	case WC_EV_KVM_ENTRY:
+	case WC_EV_KVM_EXIT:
+	case WC_EV_KVM_USERSPACE_EXIT:
+		slot[n++] = &ev->u.kvm.isa;
+		break;
+	default:
+		break;
+	}
+	assert(n <= SHIP_STRINGS);
+	return n;
+}
+
+/* Child: sends event EV of stream S. */
+static void ship_event(struct tdat_state *st, const struct tdat_stream *s,
+		       const struct wc_event *ev)
+{
+	struct wc_event e = *ev;
+	const char **slot[SHIP_STRINGS];
+	const char *str[SHIP_STRINGS];
+	size_t slen[SHIP_STRINGS], len;
+	uint32_t nf = ev->stack ? ev->stack->nframes : 0;
+	struct ship_event *m;
+	char *at;
+	int n = ship_strings(&e, slot);
+
+	if (nf > MAX_FRAMES)
+		nf = MAX_FRAMES;
+	len = sizeof(*m) + nf * sizeof(struct wc_frame);
+	for (int i = 0; i < n; i++) {
+		str[i] = *slot[i];
+		slen[i] = str[i] ? strnlen(str[i], SHIP_STR_MAX - 1) + 1 : 0;
+		len += slen[i];
+		*slot[i] = NULL;
+	}
+	e.stack = NULL;
+	m = tdat_sandbox_msg(st->out, len);
+	memset(m, 0, sizeof(*m));
+	m->kind = SHIP_EVENT;
+	m->order = s->order;
+	m->nframes = nf;
+	m->ev = e;
+	at = (char *)(m + 1);
+	if (nf) {
+		memcpy(at, ev->stack->frames, nf * sizeof(struct wc_frame));
+		at += nf * sizeof(struct wc_frame);
+	}
+	for (int i = 0; i < n; i++) {
+		m->slen[i] = (uint16_t)slen[i];
+		if (!slen[i])
+			continue;
+		memcpy(at, str[i], slen[i] - 1);
+		at[slen[i] - 1] = '\0';
+		at += slen[i];
+	}
+}
+
+/* Child: sends the salvage cut (a CPU whose data runs past the file). */
+static void ship_cut(struct tdat_state *st)
+{
+	struct ship_cut *m = tdat_sandbox_msg(st->out, sizeof(*m));
+
+	memset(m, 0, sizeof(*m));
+	m->kind = SHIP_CUT;
+	m->cut_ts = st->cut_ts;
+}
+
+/* Child: sink->lost() of the streams, sent in order with the events. */
+static int ship_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
+		     uint64_t count, const char *kind, struct wc_error *err)
+{
+	struct tdat_state *st = ctx;
+	struct ship_lost *m = tdat_sandbox_msg(st->out, sizeof(*m));
+
+	memset(m, 0, sizeof(*m));
+	m->kind = SHIP_LOST;
+	m->cpu = cpu;
+	m->ts_from = ts_from;
+	m->ts = ts;
+	m->count = count;
+	snprintf(m->what, sizeof(m->what), "%s", kind ? kind : "lost");
+	return 0;
+}
+
+/*
+ * A sandbox child's work: opens the file on FD as the importer does,
+ * sends SHIP_OPENED, then delivers the events of its share of the CPUs
+ * as messages, then SHIP_END.  The child owns a copy of ST; nothing is
+ * cleaned up (it _exit()s).
+ */
+static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
+			      struct tdat_sandbox_out *out)
+{
+	struct tdat_state *st = ctx;
+	struct wc_error cerr = WC_ERROR_INIT;
+	const struct wc_sink sink = { .ctx = st, .lost = ship_lost };
+	struct ship_opened *op;
+	struct ship_end *end;
+
+	st->out = out;
+	st->part = part;
+	st->nparts = nparts;
+	st->opt.progress = NULL;
+	if (open_lib(st, fd, &cerr))
+		return TDAT_SANDBOX_OPEN_FAILED;
+	op = tdat_sandbox_msg(out, sizeof(*op));
+	memset(op, 0, sizeof(*op));
+	op->kind = SHIP_OPENED;
+	op->nbufs = st->nbufs;
+	for (int i = 0; i < st->nbufs; i++)
+		op->ncpus[i] = st->bufs[i].ncpus;
+	tdat_sandbox_flush(out);	/* the parent waits for it */
+	if (select_buffers(st, &cerr) || setup_streams(st, &sink, &cerr) ||
+	    deliver_events(st, &sink, &cerr) ||
+	    count_events(st, part, nparts, 1, &cerr))
+		return 4;
+	end = tdat_sandbox_msg(out, sizeof(*end));
+	memset(end, 0, sizeof(*end));
+	end->kind = SHIP_END;
+	end->nbufs = st->nbufs;
+	end->kstacks = st->kstacks;
+	end->orphan_kstacks = st->orphan_kstacks;
+	for (int i = 0; i < st->nbufs; i++) {
+		const struct tdat_buf *b = &st->bufs[i];
+
+		end->nevents[i] = b->imported ? b->got_events : b->nevents;
+		end->nkstacks[i] = b->imported ? b->got_kstacks : b->nkstacks;
+	}
+	return 0;
+}
+
+/*
+ * Opens the file in libtracecmd behind the sandbox: the children open it
+ * first; the importer opens it (for its headers, names and symbols only)
+ * once they all have, and must see the buffers and CPUs they saw.
+ * Without a sandbox (no fork()), opens it directly.
+ */
+static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
+{
+	struct tdat_sandbox_cfg cfg = {
+		.path = st->path,
+		.timeout = st->opt.library_timeout ? st->opt.library_timeout
+			   : 120 + (unsigned)(st->file_size >> 23),
+		.interrupted = st->opt.interrupted,
+		.data_error = st->layout.data_error,
+		.data_error_msg = st->layout.data_error_msg,
+		.version = st->layout.version,
+		.compression = st->layout.compression,
+		.child_main = sandbox_child_main,
+		.ctx = st,
+	};
+	struct ship_opened first;
+	int rc;
+
+	rc = tdat_sandbox_start(&st->sb, &cfg, fd, err);
+	for (int k = 0; !rc && st->sb && k < tdat_sandbox_parts(st->sb); k++) {
+		const void *msg;
+		size_t len;
+
+		rc = tdat_sandbox_next(st->sb, k, &msg, &len, err);
+		if (rc < 0)
+			break;
+		if (rc == 0 || len != sizeof(first) ||
+		    ((const struct ship_opened *)msg)->kind != SHIP_OPENED) {
+			rc = tdat_sandbox_corrupt(st->sb, err, "no open report");
+			break;
+		}
+		if (k == 0)
+			memcpy(&first, msg, sizeof(first));
+		else if (memcmp(&first, msg, sizeof(first)) != 0)
+			rc = tdat_sandbox_corrupt(st->sb, err, "children see "
+						  "different buffers");
+		else
+			rc = 0;
+		if (k == 0)
+			rc = 0;
+	}
+	if (!rc)
+		rc = open_lib(st, fd, err);
+	if (rc || !st->sb)
+		return rc;
+	if (first.nbufs != st->nbufs)
+		return tdat_sandbox_corrupt(st->sb, err, "buffers differ "
+					    "between two opens");
+	for (int i = 0; i < st->nbufs; i++)
+		if (first.ncpus[i] != st->bufs[i].ncpus)
+			return tdat_sandbox_corrupt(st->sb, err, "CPUs differ "
+						    "between two opens");
+	return 0;
+}
+
+/* The parent's view of one child's sequence. */
+struct ship_rx {
+	int k;			/* child */
+	int live;		/* more messages may come */
+	int has_ev;		/* ev is its next event */
+	int ended;		/* SHIP_END seen */
+	uint32_t order;
+	struct wc_event ev;
+	struct wc_stack stack;
+	uint64_t last_ts;	/* (ts, order) of its previous event */
+	uint32_t last_order;
+	int any;
+	struct ship_end end;
+};
+
+/* Parses SHIP_EVENT message M of LEN bytes into RX's next event. */
+static int rx_event(struct tdat_state *st, struct ship_rx *rx,
+		    const unsigned char *m, size_t len, struct wc_error *err)
+{
+	struct ship_event h;
+	const char **slot[SHIP_STRINGS];
+	size_t pos;
+	int n;
+
+	if (len < sizeof(h))
+		return tdat_sandbox_corrupt(st->sb, err, "short event");
+	memcpy(&h, m, sizeof(h));
+	if (h.nframes > MAX_FRAMES || (unsigned)h.ev.type >= WC_EV_TYPE_COUNT)
+		return tdat_sandbox_corrupt(st->sb, err, "bad event");
+	rx->ev = h.ev;
+	n = ship_strings(&rx->ev, slot);
+	pos = sizeof(h) + h.nframes * sizeof(struct wc_frame);
+	if (pos > len)
+		return tdat_sandbox_corrupt(st->sb, err, "bad event size");
+	rx->stack.frames = (const struct wc_frame *)(const void *)(m + sizeof(h));
+	rx->stack.nframes = h.nframes;
+	rx->ev.stack = h.nframes ? &rx->stack : NULL;
+	for (int i = 0; i < SHIP_STRINGS; i++) {
+		size_t l = h.slen[i];
+
+		if (i >= n) {
+			if (l)
+				return tdat_sandbox_corrupt(st->sb, err,
+							    "bad event strings");
+			continue;
+		}
+		if (l > len - pos || (l && m[pos + l - 1] != '\0'))
+			return tdat_sandbox_corrupt(st->sb, err,
+						    "bad event strings");
+		*slot[i] = l ? (const char *)m + pos : NULL;
+		pos += l;
+	}
+	if (pos != len)
+		return tdat_sandbox_corrupt(st->sb, err, "bad event size");
+	if (rx->any && (rx->ev.ts < rx->last_ts ||
+			(rx->ev.ts == rx->last_ts && h.order < rx->last_order)))
+		return tdat_sandbox_corrupt(st->sb, err, "events out of order");
+	rx->any = 1;
+	rx->last_ts = rx->ev.ts;
+	rx->last_order = h.order;
+	rx->order = h.order;
+	rx->has_ev = 1;
+	return 0;
+}
+
+/*
+ * Moves RX to its child's next event (has_ev), or to its end (!live),
+ * acting on the messages in between: losses go to SINK in order (unless
+ * DRAINING, after the delivery stopped), a cut lowers st->cut_ts, the end
+ * message keeps the child's counts.  The previous event's strings and
+ * frames are invalid afterwards.
+ */
+static int rx_advance(struct tdat_state *st, struct ship_rx *rx,
+		      const struct wc_sink *sink, int draining,
+		      struct wc_error *err)
+{
+	rx->has_ev = 0;
+	while (rx->live) {
+		const unsigned char *m;
+		const void *msg;
+		size_t len;
+		uint32_t kind;
+		int rc = tdat_sandbox_next(st->sb, rx->k, &msg, &len, err);
+
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			rx->live = 0;
+			if (!rx->ended)
+				return tdat_sandbox_corrupt(st->sb, err,
+							    "no end report");
+			break;
+		}
+		m = msg;
+		memcpy(&kind, m, sizeof(kind));
+		if (rx->ended)
+			return tdat_sandbox_corrupt(st->sb, err,
+						    "report after the end");
+		if (kind == SHIP_EVENT) {
+			rc = rx_event(st, rx, m, len, err);
+			if (rc || !draining)
+				return rc;
+			rx->has_ev = 0;
+		} else if (kind == SHIP_LOST && len == sizeof(struct ship_lost)) {
+			struct ship_lost l;
+
+			memcpy(&l, m, sizeof(l));
+			l.what[sizeof(l.what) - 1] = '\0';
+			if (strcmp(l.what, "missed") == 0)
+				st->missed_reports++;
+			if (!draining && sink->lost &&
+			    (rc = sink->lost(sink->ctx, l.cpu, l.ts_from, l.ts,
+					     l.count, l.what, err)))
+				return rc;
+		} else if (kind == SHIP_CUT && len == sizeof(struct ship_cut)) {
+			struct ship_cut c;
+
+			memcpy(&c, m, sizeof(c));
+			if (!st->cut || c.cut_ts < st->cut_ts)
+				st->cut_ts = c.cut_ts;
+			st->cut = 1;
+		} else if (kind == SHIP_END && len == sizeof(struct ship_end)) {
+			memcpy(&rx->end, m, sizeof(rx->end));
+			if (rx->end.nbufs != st->nbufs)
+				return tdat_sandbox_corrupt(st->sb, err,
+							    "bad end report");
+			rx->ended = 1;
+		} else {
+			return tdat_sandbox_corrupt(st->sb, err,
+						    "unknown report");
+		}
+	}
+	return 0;
+}
+
+/*
+ * The parent's delivery with a sandbox: merges the children's events by
+ * (ts, stream order), with the thread-name bookkeeping and the sink
+ * calls of the in-process delivery; then reads every child to its end
+ * (a crash anywhere still makes the file corrupt) and takes its counts.
+ */
+static int merge_children(struct tdat_state *st, const struct wc_sink *sink,
+			  struct wc_error *err)
+{
+	struct ship_rx rx[2];
+	int nparts = tdat_sandbox_parts(st->sb), rc = 0;
+
+	assert(nparts >= 1 && nparts <= 2);
+	memset(rx, 0, sizeof(rx));
+	for (int k = 0; k < nparts; k++) {
+		rx[k].k = k;
+		rx[k].live = 1;
+		if ((rc = rx_advance(st, &rx[k], sink, 0, err)))
+			return rc;
+	}
+	for (;;) {
+		struct ship_rx *r = NULL;
+
+		for (int k = 0; k < nparts; k++)
+			if (rx[k].has_ev &&
+			    (!r || rx[k].ev.ts < r->ev.ts ||
+			     (rx[k].ev.ts == r->ev.ts && rx[k].order < r->order)))
+				r = &rx[k];
+		if (!r || (st->cut && r->ev.ts > st->cut_ts))
+			break;	/* salvage: the rest is not known complete */
+		rc = note_event_threads(st, sink, &r->ev, err);
+		if (!rc && sink->event)
+			rc = sink->event(sink->ctx, &r->ev, err);
+		if (rc)
+			return rc;
+		st->type_count[r->ev.type]++;
+		st->delivered++;
+		if (!(st->delivered % POLL_EVERY)) {
+			if ((rc = check_interrupt(st, err)))
+				return rc;
+			if (st->opt.progress)
+				st->opt.progress(st->opt.progress_ctx, 0,
+						 st->delivered);
+		}
+		if ((rc = rx_advance(st, r, sink, 0, err)))
+			return rc;
+	}
+	for (int k = 0; k < nparts; k++)
+		while (rx[k].live)
+			if ((rc = rx_advance(st, &rx[k], sink, 1, err)))
+				return rc;
+	if ((rc = tdat_sandbox_finish(st->sb, err)))
+		return rc;
+	for (int i = 0; i < st->nbufs; i++) {
+		struct tdat_buf *b = &st->bufs[i];
+
+		b->nevents = b->nkstacks = 0;
+		for (int k = 0; k < nparts; k++) {
+			b->nevents += rx[k].end.nevents[i];
+			b->nkstacks += rx[k].end.nkstacks[i];
+		}
+		b->counted = 1;
+	}
+	st->kstacks = st->orphan_kstacks = 0;
+	for (int k = 0; k < nparts; k++) {
+		st->kstacks += rx[k].end.kstacks;
+		st->orphan_kstacks += rx[k].end.orphan_kstacks;
+	}
+	return 0;
+}
+
+/*
+ * After a sandboxed delivery: the buffers again, with their counts (the
+ * later sink->buffer() replaces), and without --buffer, `imported` as
+ * the in-process import sets it: the buffers that had events.
+ */
+static int buffer_counts(struct tdat_state *st, const struct wc_sink *sink,
+			 struct wc_error *err)
+{
+	int rc = 0;
+
+	for (int i = 0; !rc && i < st->nbufs; i++) {
+		if (!st->opt.buffer)
+			st->bufs[i].imported = st->bufs[i].nevents > 0;
+		rc = deliver_buffer(st, sink, &st->bufs[i], err);
+	}
+	set_total(st);
+	return rc;
+}
+
 static int tdat_run(void *state, const struct wc_sink *sink,
 		    struct wc_error *err)
 {
@@ -1691,37 +1998,26 @@ static int tdat_run(void *state, const struct wc_sink *sink,
 	int rc, i;
 
 	rc = check_interrupt(st, err);
-	if (!rc && st->counted && st->sandbox_nbufs == st->nbufs) {
-		for (i = 0; i < st->nbufs; i++) {
-			st->bufs[i].nevents = st->sandbox_nevents[i];
-			st->bufs[i].nkstacks = st->sandbox_nkstacks[i];
-		}
-	} else if (!rc) {
-		rc = count_events(st, 0, 1, err);
-	}
+	if (!rc && !st->sb)
+		rc = count_events(st, 0, 1, 0, err);	/* in process */
 	if (!rc)
 		rc = select_buffers(st, err);
 	if (!rc)
 		rc = deliver_header_meta(st, sink, err);
-	for (i = 0; !rc && i < st->nbufs; i++) {
-		struct tdat_buf *b = &st->bufs[i];
-		struct wc_buffer_info bi = {
-			.id = b->id, .name = b->name,
-			.clock = b->clock[0] ? b->clock : NULL,
-			.ncpus = b->ncpus, .nevents = b->nevents,
-			.imported = b->imported,
-		};
-		if (b->imported)
-			st->total_events += b->nevents;
-		if (sink->buffer)
-			rc = sink->buffer(sink->ctx, &bi, err);
-	}
+	for (i = 0; !rc && i < st->nbufs; i++)
+		rc = deliver_buffer(st, sink, &st->bufs[i], err);
+	set_total(st);
 	if (!rc)
 		rc = deliver_cpustats(st, sink, err);
-	if (!rc)
+	if (!rc && st->sb) {
+		rc = merge_children(st, sink, err);
+		if (!rc)
+			rc = buffer_counts(st, sink, err);
+	} else if (!rc) {
 		rc = setup_streams(st, sink, err);
-	if (!rc)
-		rc = deliver_events(st, sink, err);
+		if (!rc)
+			rc = deliver_events(st, sink, err);
+	}
 	if (!rc)
 		rc = deliver_tail_meta(st, sink, err);
 	if (!rc && st->layout.data_error) {

@@ -16,6 +16,7 @@
 #define WAITCHAIN_TRACE_DAT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "waitchain/error.h"
 
@@ -66,5 +67,75 @@ struct tdat_layout {
  */
 int tdat_check(int fd, uint64_t size, const char *path, struct tdat_layout *l,
 	       struct wc_error *err);
+
+/* ---- the sandbox (trace_dat-sandbox.c) -----------------------------------
+ * Forked children read the file and send what they read as messages;
+ * the importer's process never reads CPU data.  Every function returning
+ * int returns 0 (or as said) or a negative WC_E* code with ERR filled;
+ * after an error the children are gone and every later call returns it
+ * again.
+ */
+
+/* Exit status of a child whose child_main() could not open the file. */
+#define TDAT_SANDBOX_OPEN_FAILED 3
+/* Largest message (bytes): a child's write buffer holds a whole one. */
+#define TDAT_SANDBOX_MSG_MAX (32 * 1024)
+
+struct tdat_sandbox;		/* the parent's side */
+struct tdat_sandbox_out;	/* a child's side: its buffered pipe */
+
+struct tdat_sandbox_cfg {
+	const char *path;	/* for messages */
+	unsigned timeout;	/* seconds a child may take (alarm) */
+	volatile int *interrupted;	/* the user's interrupt flag, or NULL */
+	/* for the message of a child that cannot open the file */
+	int data_error;		/* tdat_layout.data_error */
+	const char *data_error_msg;
+	unsigned version;
+	const char *compression;
+	/*
+	 * Runs in child PART of NPARTS with FD, an open file description of
+	 * its own: reads the file and sends messages to OUT (flushed when it
+	 * returns).  Returns 0, TDAT_SANDBOX_OPEN_FAILED, or another
+	 * non-zero value on failure.
+	 */
+	int (*child_main)(void *ctx, int fd, int part, int nparts,
+			  struct tdat_sandbox_out *out);
+	void *ctx;
+};
+
+/*
+ * Forks the children (two on a machine with more than one CPU, else
+ * one) on the file open on FD.  *SB is NULL when fork(), pipe() or /proc
+ * are unavailable: the caller then reads in process, unprotected.
+ */
+int tdat_sandbox_start(struct tdat_sandbox **sb,
+		       const struct tdat_sandbox_cfg *cfg, int fd,
+		       struct wc_error *err);
+/* How many children there are (1 or 2). */
+int tdat_sandbox_parts(const struct tdat_sandbox *sb);
+/*
+ * The next message of child K: returns 1 with *MSG (8-byte aligned,
+ * valid until the next call for K) and *LEN set, 0 when the child ended
+ * well with nothing more, or an error (the child crashed, looped, or was
+ * interrupted: the file is corrupt).
+ */
+int tdat_sandbox_next(struct tdat_sandbox *sb, int k, const void **msg,
+		      size_t *len, struct wc_error *err);
+/* Reads every child to its end (messages left are dropped); 0 when all
+ * ended well. */
+int tdat_sandbox_finish(struct tdat_sandbox *sb, struct wc_error *err);
+/* A child sent what the code it runs cannot send: fails the sandbox with
+ * "libtracecmd misbehaves (WHAT)" and returns that error. */
+int tdat_sandbox_corrupt(struct tdat_sandbox *sb, struct wc_error *err,
+			 const char *what);
+/* Kills the children still running and frees SB (NULL is fine). */
+void tdat_sandbox_free(struct tdat_sandbox *sb);
+
+/* In a child: room for a message of LEN bytes (0 < LEN <=
+ * TDAT_SANDBOX_MSG_MAX), 8-byte aligned, to fill before the next call. */
+void *tdat_sandbox_msg(struct tdat_sandbox_out *out, size_t len);
+/* In a child: writes the messages buffered (a failure ends the child). */
+void tdat_sandbox_flush(struct tdat_sandbox_out *out);
 
 #endif /* WAITCHAIN_TRACE_DAT_H */

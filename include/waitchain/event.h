@@ -173,7 +173,9 @@ struct wc_sink {
 	 * keys; a repeated key replaces the earlier value. */
 	int (*meta)(void *ctx, const char *key, const char *value,
 		    struct wc_error *err);
-	/* A buffer the capture holds; called before its events. */
+	/* A buffer the capture holds; called before its events, and maybe
+	 * again for the same id once its count of events is known (the
+	 * later call replaces). */
 	int (*buffer)(void *ctx, const struct wc_buffer_info *b,
 		      struct wc_error *err);
 	/* A thread name seen at time ts (0 = undated, e.g. cmdlines). */

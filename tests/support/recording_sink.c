@@ -151,11 +151,20 @@ static int rec_buffer(void *ctx, const struct wc_buffer_info *b,
 	struct rec_buffer *r;
 
 	(void)err;
-	if (rs->nevents)
-		rs->buffer_after_event = 1;
-	grow(&rs->buffers, &rs->cap_buffers, rs->nbuffers,
-	     sizeof(*rs->buffers));
-	r = &rs->buffers[rs->nbuffers++];
+	/* the sink contract: a buffer first comes before its events; a later
+	 * call for the same id (its count, once known) replaces it */
+	for (r = rs->buffers; r < rs->buffers + rs->nbuffers; r++)
+		if (r->id == b->id)
+			break;
+	if (r == rs->buffers + rs->nbuffers) {
+		if (rs->nevents)
+			rs->buffer_after_event = 1;
+		grow(&rs->buffers, &rs->cap_buffers, rs->nbuffers,
+		     sizeof(*rs->buffers));
+		r = &rs->buffers[rs->nbuffers++];
+	} else {
+		rs->buffer_replaced++;
+	}
 	r->id = b->id;
 	r->name = intern(rs->strings, b->name ? b->name : "");
 	r->clock = intern(rs->strings, b->clock);

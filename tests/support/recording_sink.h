@@ -68,7 +68,8 @@ struct recsink {
 	size_t nbuffers, cap_buffers;
 	uint64_t type_count[WC_EV_TYPE_COUNT];
 	int out_of_order;		/* events went back in time */
-	int buffer_after_event;		/* buffer() called after an event */
+	int buffer_after_event;		/* a new buffer() after an event */
+	int buffer_replaced;		/* buffer() calls for a known id */
 	uint64_t fail_after_events;	/* >0: that event() call fails */
 	struct intern *strings;		/* private */
 };
