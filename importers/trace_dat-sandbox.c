@@ -17,13 +17,20 @@
  * stores.
  *
  * This file knows nothing of trace.dat: it forks the children, gives
- * each a buffered writer of length-framed messages, and gives the parent
- * each child's messages in order (tdat_sandbox_next()), with the child's
- * end judged from its exit status.  Frames are a uint64 length then the
- * payload, padded to 8 bytes, so payloads are 8-byte aligned; lengths are
- * checked against TDAT_SANDBOX_MSG_MAX, since a child runs the libraries
- * on hostile input.  All waiting is poll()-based, with the deadline and
- * the user's interrupt flag checked.
+ * each a writer of length-framed messages, and gives the parent each
+ * child's messages in order (tdat_sandbox_next()), with the child's end
+ * judged from its exit status.
+ *
+ * Transport: messages are written straight into a ring of NCHUNK chunks
+ * of shared memory (mapped before the fork); a socket per child carries
+ * the chunk lengths one way ("chunk i is full, N bytes") and credits the
+ * other way (one byte per chunk the parent is done with).  Bulk data
+ * thus crosses no system call; the parent copies each chunk into private
+ * memory before it looks at it, so a child that went wild cannot change
+ * a message under the parent's checks.  Frames are a uint64 length then
+ * the payload, padded to 8 bytes (payloads are 8-byte aligned), never
+ * across chunks; every length is checked.  All waiting is poll()-based,
+ * with the deadline and the user's interrupt flag checked.
  */
 #include "trace_dat.h"
 
@@ -35,20 +42,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "waitchain/util.h"
 
-#define OUT_BUF (64 * 1024)		/* a child's write buffer */
-#define IN_BUF (1024 * 1024)		/* the parent's buffer per child */
+#define CHUNK (256 * 1024)		/* bytes of one chunk of the ring */
+#define NCHUNK 8			/* chunks in a child's ring */
 
 struct sb_child {
 	pid_t pid;		/* -1: none, or reaped */
-	int rfd;		/* read end of its pipe, -1 once at its end */
+	int fd;			/* parent's end of its socket, -1 at its end */
 	int ended;		/* reaped with a good verdict */
-	unsigned char *buf;	/* IN_BUF bytes, 8-aligned (malloc) */
-	size_t rd, wr;		/* unconsumed bytes are buf[rd, wr) */
+	unsigned char *ring;	/* NCHUNK * CHUNK bytes, shared */
+	unsigned char *buf;	/* CHUNK bytes: private copy of a chunk */
+	size_t rd, wr;		/* unconsumed messages are buf[rd, wr) */
+	unsigned next;		/* the chunk it fills after the last one read */
+	uint32_t len;		/* chunk length being received */
+	size_t len_got;		/* its bytes received so far */
 };
 
 struct tdat_sandbox {
@@ -59,11 +72,14 @@ struct tdat_sandbox {
 	int failed;		/* sticky: the first error's code */
 };
 
-/* A child's side: its pipe and write buffer. */
+/* A child's side: its socket and the chunk it fills. */
 struct tdat_sandbox_out {
-	int wfd;
-	size_t len;
-	uint64_t buf[OUT_BUF / 8];
+	int fd;
+	unsigned char *ring;
+	unsigned cur;		/* chunk being filled */
+	size_t len;		/* its bytes so far */
+	int have_chunk;		/* cur is ours to fill */
+	unsigned credits;	/* chunks freed by the parent, not taken */
 };
 
 /*
@@ -113,8 +129,31 @@ static void write_all(int fd, const void *buf, size_t len)
 
 void tdat_sandbox_flush(struct tdat_sandbox_out *out)
 {
-	write_all(out->wfd, out->buf, out->len);
+	uint32_t len = (uint32_t)out->len;
+
+	if (!out->have_chunk || !len)
+		return;
+	write_all(out->fd, &len, sizeof(len));	/* chunk `cur` is full */
+	out->cur = (out->cur + 1) % NCHUNK;
 	out->len = 0;
+	out->have_chunk = 0;
+}
+
+/* Makes chunk `cur` ours, waiting for the parent to free one. */
+static void acquire_chunk(struct tdat_sandbox_out *out)
+{
+	while (out->credits == 0) {
+		unsigned char c[NCHUNK];
+		ssize_t n = read(out->fd, c, sizeof(c));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(5);	/* the parent is gone */
+		out->credits += (unsigned)n;
+	}
+	out->credits--;
+	out->have_chunk = 1;
 }
 
 void *tdat_sandbox_msg(struct tdat_sandbox_out *out, size_t len)
@@ -123,11 +162,13 @@ void *tdat_sandbox_msg(struct tdat_sandbox_out *out, size_t len)
 	unsigned char *p;
 
 	assert(len > 0 && len <= TDAT_SANDBOX_MSG_MAX);
-	if (out->len + need > sizeof(out->buf))
+	if (out->have_chunk && out->len + need > CHUNK)
 		tdat_sandbox_flush(out);
-	p = (unsigned char *)out->buf + out->len;
+	if (!out->have_chunk)
+		acquire_chunk(out);
+	p = out->ring + (size_t)out->cur * CHUNK + out->len;
 	*(uint64_t *)(void *)p = len;
-	memset(p + 8 + len, 0, need - 8 - len);	/* padding: no stack bytes */
+	memset(p + 8 + len, 0, need - 8 - len);	/* padding: no stale bytes */
 	out->len += need;
 	return p + 8;
 }
@@ -135,39 +176,41 @@ void *tdat_sandbox_msg(struct tdat_sandbox_out *out, size_t len)
 /*
  * Forks child PART of NPARTS on file descriptor FD (its own open file
  * description: libtracecmd read()s at the file offset).  0, or -1 when
- * fork() or pipe() fail (no child).
+ * fork() or socketpair() fail (no child).
  */
 static int spawn(struct tdat_sandbox *sb, int part, int fd)
 {
 	struct sb_child *c = &sb->child[part];
-	int pfd[2];
+	int sv[2];
 
-	if (pipe(pfd) != 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
 	fflush(stdout);
 	fflush(stderr);
 	c->pid = fork();
 	if (c->pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	if (c->pid == 0) {
-		static struct tdat_sandbox_out out;	/* 64 KiB: not on stack */
+		struct tdat_sandbox_out out = {
+			.fd = sv[1], .ring = c->ring, .have_chunk = 1,
+			.credits = NCHUNK - 1,
+		};
 		int null = open("/dev/null", O_WRONLY);
 		int rc;
 
-		close(pfd[0]);
+		close(sv[0]);
 		for (int k = 0; k < part; k++)
-			if (sb->child[k].rfd >= 0)
-				close(sb->child[k].rfd);	/* siblings' */
+			if (sb->child[k].fd >= 0)
+				close(sb->child[k].fd);	/* siblings' */
 		child_quiet_crashes();
 		if (null >= 0) {
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
 		alarm(sb->cfg.timeout);
-		out.wfd = pfd[1];
 		rc = sb->cfg.child_main(sb->cfg.ctx, fd, part, sb->nparts, &out);
 		if (rc)
 			_exit(rc == TDAT_SANDBOX_OPEN_FAILED ?
@@ -175,10 +218,8 @@ static int spawn(struct tdat_sandbox *sb, int part, int fd)
 		tdat_sandbox_flush(&out);
 		_exit(0);	/* no cleanup: the parent owns everything */
 	}
-	close(pfd[1]);
-	/* room for a burst of messages (best effort; 64 KiB works too) */
-	fcntl(pfd[0], F_SETPIPE_SZ, 1 << 20);
-	c->rfd = pfd[0];
+	close(sv[1]);
+	c->fd = sv[0];
 	return 0;
 }
 
@@ -189,9 +230,9 @@ static void kill_all(struct tdat_sandbox *sb)
 		struct sb_child *c = &sb->child[k];
 		int status;
 
-		if (c->rfd >= 0) {
-			close(c->rfd);
-			c->rfd = -1;
+		if (c->fd >= 0) {
+			close(c->fd);
+			c->fd = -1;
 		}
 		if (c->pid > 0) {
 			kill(c->pid, SIGKILL);
@@ -215,10 +256,17 @@ int tdat_sandbox_start(struct tdat_sandbox **out,
 		return wc_err(err, WC_ENOMEM, cfg->path, "out of memory");
 	sb->cfg = *cfg;
 	for (int k = 0; k < 2; k++) {
-		sb->child[k].pid = -1;
-		sb->child[k].rfd = -1;
-		sb->child[k].buf = malloc(IN_BUF);
-		if (!sb->child[k].buf) {
+		struct sb_child *c = &sb->child[k];
+
+		c->pid = -1;
+		c->fd = -1;
+		c->ring = mmap(NULL, (size_t)NCHUNK * CHUNK,
+			       PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (c->ring == MAP_FAILED)
+			c->ring = NULL;
+		c->buf = malloc(CHUNK);
+		if (!c->ring || !c->buf) {
 			tdat_sandbox_free(sb);
 			return wc_err(err, WC_ENOMEM, cfg->path, "out of memory");
 		}
@@ -328,14 +376,14 @@ static int verdict(struct tdat_sandbox *sb, int status, int timed_out,
 	return 0;
 }
 
-/* Child K's pipe reached its end: reap it and judge. */
+/* Child K's socket reached its end: reap it and judge. */
 static int child_gone(struct tdat_sandbox *sb, int k, struct wc_error *err)
 {
 	struct sb_child *c = &sb->child[k];
 	int status = 0, rc;
 
-	close(c->rfd);
-	c->rfd = -1;
+	close(c->fd);
+	c->fd = -1;
 	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	c->pid = -1;
@@ -347,22 +395,17 @@ static int child_gone(struct tdat_sandbox *sb, int k, struct wc_error *err)
 }
 
 /*
- * Reads more of child K's pipe into its buffer (moving the unconsumed
- * bytes to the front first), waiting up to 100 ms at a time.  Returns 0
- * (maybe with nothing new: call again), or an error.
+ * Waits up to 100 ms for child K's next chunk; when it is there, copies
+ * it into the private buffer and gives the chunk back.  Returns 0 (maybe
+ * with nothing new: call again), or an error.
  */
 static int fill(struct tdat_sandbox *sb, int k, struct wc_error *err)
 {
 	struct sb_child *c = &sb->child[k];
-	struct pollfd p = { .fd = c->rfd, .events = POLLIN };
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	ssize_t n;
 	int r;
 
-	if (c->rd > 0) {
-		memmove(c->buf, c->buf + c->rd, c->wr - c->rd);
-		c->wr -= c->rd;
-		c->rd = 0;
-	}
 	r = poll(&p, 1, 100);
 	if (sb->cfg.interrupted && *sb->cfg.interrupted)
 		return fail(sb, wc_err(err, WC_EINTERRUPTED, sb->cfg.path,
@@ -374,12 +417,25 @@ static int fill(struct tdat_sandbox *sb, int k, struct wc_error *err)
 				       strerror(errno)));
 	if (r <= 0)
 		return 0;
-	n = read(c->rfd, c->buf + c->wr, IN_BUF - c->wr);
+	n = read(c->fd, (unsigned char *)&c->len + c->len_got,
+		 sizeof(c->len) - c->len_got);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0)
 		return child_gone(sb, k, err);
-	c->wr += (size_t)n;
+	c->len_got += (size_t)n;
+	if (c->len_got < sizeof(c->len))
+		return 0;
+	c->len_got = 0;
+	if (c->len == 0 || c->len > CHUNK)
+		return tdat_sandbox_corrupt(sb, err, "bad chunk");
+	memcpy(c->buf, c->ring + (size_t)c->next * CHUNK, c->len);
+	c->next = (c->next + 1) % NCHUNK;
+	c->rd = 0;
+	c->wr = c->len;
+	/* the chunk is free again (a child that is gone does not care) */
+	while (send(c->fd, "", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
 	return 0;
 }
 
@@ -397,27 +453,26 @@ int tdat_sandbox_next(struct tdat_sandbox *sb, int k, const void **msg,
 
 		if (sb->failed)
 			return sb->failed;
-		if (have >= 8) {
-			uint64_t n = *(const uint64_t *)(const void *)(c->buf + c->rd);
+		if (have > 0) {
+			uint64_t n;
 			size_t need;
 
-			if (n == 0 || n > TDAT_SANDBOX_MSG_MAX)
+			if (have < 8)
 				return tdat_sandbox_corrupt(sb, err,
 							    "garbled message");
+			memcpy(&n, c->buf + c->rd, sizeof(n));
 			need = 8 + (((size_t)n + 7) & ~(size_t)7);
-			if (have >= need) {
-				*msg = c->buf + c->rd + 8;
-				*len = (size_t)n;
-				c->rd += need;
-				return 1;
-			}
-		}
-		if (c->rfd < 0) {
-			if (have)
+			if (n == 0 || n > TDAT_SANDBOX_MSG_MAX || need > have)
 				return tdat_sandbox_corrupt(sb, err,
-							    "message cut short");
-			return 0;	/* ended well, nothing more */
+							    "garbled message");
+			*msg = c->buf + c->rd + 8;
+			*len = (size_t)n;
+			c->rd += need;
+			return 1;
 		}
+		if (c->fd < 0)
+			return c->len_got ? tdat_sandbox_corrupt(sb, err,
+						"message cut short") : 0;
 		if ((rc = fill(sb, k, err)))
 			return rc;
 	}
@@ -443,7 +498,10 @@ void tdat_sandbox_free(struct tdat_sandbox *sb)
 	if (!sb)
 		return;
 	kill_all(sb);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		if (sb->child[k].ring)
+			munmap(sb->child[k].ring, (size_t)NCHUNK * CHUNK);
 		free(sb->child[k].buf);
+	}
 	free(sb);
 }
