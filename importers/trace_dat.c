@@ -38,14 +38,18 @@
  * stream (~43 KiB) and a hash of per-tid state; nothing grows with the
  * number of events.
  *
- * Crash containment (trace_dat-sandbox.c): forked children open the file
- * and read it ahead of the import (two on a machine with two CPUs or
- * more, each reading half of the CPUs, merged by time: read_ahead()),
- * and no read call is made here on a CPU before a child survived the
- * same call, so a libtracecmd/libtraceevent crash or hang on a corrupt
- * file becomes an error message instead of taking the process down.  The
- * children's counts of each buffer's events come at the end: the
- * buffers are delivered again then (sink->buffer() replaces).
+ * Crash containment and two cores (trace_dat-sandbox.c): forked
+ * children read and decode the CPU data (two on a machine with two CPUs
+ * or more, each taking half of the CPUs, with the streams and merge
+ * below) and send the events through shared memory; this process merges
+ * the two sequences by (ts, stream order), the order one process would
+ * deliver in, and never reads a record itself, so a libtracecmd or
+ * libtraceevent crash or hang on a corrupt file becomes an error message
+ * instead of taking the process down.  It still opens the file (after
+ * the children did) for headers, saved cmdlines and kernel symbols.
+ * The buffers' counts of events come at the end: the buffers are
+ * delivered again then (sink->buffer() replaces).  Without fork(), the
+ * same streams run here, after a counting pass (count_events()).
  *
  * libtracecmd quirks handled here: it closes the fd it is given (we pass
  * a dup), prints "CPU %d is empty" and "File possibly truncated" to
@@ -1593,7 +1597,7 @@ static void ship_event(struct tdat_state *st, const struct tdat_stream *s,
 		       const struct wc_event *ev)
 {
 	struct wc_event e = *ev;
-	const char **slot[SHIP_STRINGS];
+	const char **slot[SHIP_STRINGS] = { NULL };
 	const char *str[SHIP_STRINGS];
 	size_t slen[SHIP_STRINGS], len;
 	uint32_t nf = ev->stack ? ev->stack->nframes : 0;
@@ -1727,9 +1731,10 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 		.ctx = st,
 	};
 	struct ship_opened first;
-	int rc;
+	int rc = 0;
 
-	rc = tdat_sandbox_start(&st->sb, &cfg, fd, err);
+	if (!st->opt.in_process)
+		rc = tdat_sandbox_start(&st->sb, &cfg, fd, err);
 	for (int k = 0; !rc && st->sb && k < tdat_sandbox_parts(st->sb); k++) {
 		const void *msg;
 		size_t len;
@@ -1786,7 +1791,7 @@ static int rx_event(struct tdat_state *st, struct ship_rx *rx,
 		    const unsigned char *m, size_t len, struct wc_error *err)
 {
 	struct ship_event h;
-	const char **slot[SHIP_STRINGS];
+	const char **slot[SHIP_STRINGS] = { NULL };
 	size_t pos;
 	int n;
 
@@ -2040,10 +2045,19 @@ static int tdat_run(void *state, const struct wc_sink *sink,
 	return rc;
 }
 
+/* The decoding children run beside the import. */
+static int tdat_helper_cpus(void *state)
+{
+	const struct tdat_state *st = state;
+
+	return st && st->sb ? tdat_sandbox_parts(st->sb) : 0;
+}
+
 const struct wc_importer wc_importer_trace_dat = {
 	.name = "trace.dat",
 	.probe = tdat_probe,
 	.open = tdat_open,
 	.run = tdat_run,
 	.close = tdat_close,
+	.helper_cpus = tdat_helper_cpus,
 };

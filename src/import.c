@@ -74,15 +74,18 @@ static void relay_from_writer(void *ctx, uint64_t events)
 /*
  * Whether the import runs decode and insert on two threads (db_pipe.c):
  * WC_THREADS=1 forces one thread (results are identical either way), any
- * other value or none uses two when the machine has two CPUs online.
+ * other value two; by default two when the machine has a CPU for the
+ * writer besides the importer and its HELPERS (trace.dat's decoding
+ * children): on two CPUs, a third busy thread only adds switching
+ * (bench/PROFILE.md).
  */
-static int use_two_threads(void)
+static int use_two_threads(int helpers)
 {
 	const char *env = getenv("WC_THREADS");
 
 	if (env && *env)
 		return atoi(env) > 1;
-	return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	return sysconf(_SC_NPROCESSORS_ONLN) >= 2 + helpers;
 }
 
 static int salvageable(int code)
@@ -127,6 +130,8 @@ int wc_import_file(const char *capture, const char *out_db,
 	if (!opt)
 		opt = &no_opt;
 	imp_opt = *opt;
+	if (getenv("WC_SANDBOX") && strcmp(getenv("WC_SANDBOX"), "0") == 0)
+		imp_opt.in_process = 1;
 	if (!res)
 		res = &dummy;
 	memset(res, 0, sizeof(*res));
@@ -216,7 +221,7 @@ int wc_import_file(const char *capture, const char *out_db,
 		goto out;
 	wc_db_writer_set_interrupt(w, opt->interrupted);
 	sink = wc_db_writer_sink(w);
-	if (use_two_threads()) {
+	if (use_two_threads(imp->helper_cpus ? imp->helper_cpus(state) : 0)) {
 		/* the importer's own progress reports suffice: the writer's
 		 * would come from the other thread */
 		rc = wc_db_pipe_new(sink, &pipe, err);

@@ -41,6 +41,11 @@ struct wc_import_options {
 	 * pass); 0 = the default, 120 s plus 1 s per 8 MiB.  Fuzz harnesses
 	 * lower it below their per-input timeout. */
 	unsigned library_timeout;
+	/* trace.dat: read and decode in this process instead of in forked
+	 * children (same events; a file that crashes libtracecmd crashes
+	 * the caller).  For sanitizer and fuzzing runs of the decoding
+	 * code, which a child would hide; WC_SANDBOX=0 sets it. */
+	int in_process;
 };
 
 struct wc_importer {
@@ -60,6 +65,10 @@ struct wc_importer {
 		   struct wc_error *err);
 	/* Frees STATE; accepts NULL. */
 	void (*close)(void *state);
+	/* Optional: how many CPUs the importer's own helper processes keep
+	 * busy during run() (trace.dat's decoding children), so that the
+	 * caller does not add a writer thread the machine has no CPU for. */
+	int (*helper_cpus)(void *state);
 };
 
 extern const struct wc_importer wc_importer_trace_dat;

@@ -10,6 +10,11 @@
  * Samples cover perf.data without stacks (pipelined all along), with stacks
  * (switches to synchronous mode at the first stack), lost events, and
  * trace.dat with several buffers.
+ *
+ * The same check holds between a trace.dat read by the sandbox's two
+ * forked children (their events merged here) and one read in process
+ * (WC_SANDBOX=0): stacks, zstd sections, several buffers, --buffer,
+ * ring-buffer overruns, lost events and hostile names.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -99,19 +104,25 @@ static size_t digest_db(const char *db_path, struct digest **out)
 	return n;
 }
 
-static void import_with(const char *cap, const char *out, const char *threads)
+/* Imports CAP into OUT with VAR=VALUE in the environment (and ARG). */
+static void import_with(const char *cap, const char *out, const char *var,
+			const char *value, const char *arg)
 {
 	struct wc_run r;
 
-	setenv("WC_THREADS", threads, 1);
+	setenv(var, value, 1);
 	cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", out, "--force", "-q",
-			    "--no-analyze", NULL), 0);
-	unsetenv("WC_THREADS");
-	cr_assert_eq(r.status, 0, "WC_THREADS=%s import of %s: %s", threads, cap, r.err);
+			    "--no-analyze", arg, NULL), 0);
+	unsetenv(var);
+	cr_assert_eq(r.status, 0, "%s=%s import of %s: %s", var, value, cap, r.err);
 	wc_run_free(&r);
 }
 
-static void same_both_ways(const char *sample, const char *file)
+/* FILE of SAMPLE imported with VAR=A and with VAR=B gives the same
+ * database, table by table (ARG: an extra import argument or NULL). */
+static void same_both_ways_with(const char *sample, const char *file,
+				const char *var, const char *va,
+				const char *vb, const char *arg)
 {
 	char *cap = wc_test_sample(sample, file);
 	char *one = wc_test_tmpfile("t1.db");
@@ -120,8 +131,8 @@ static void same_both_ways(const char *sample, const char *file)
 	size_t na, nb;
 	int64_t events = 0;
 
-	import_with(cap, one, "1");
-	import_with(cap, two, "2");
+	import_with(cap, one, var, va, arg);
+	import_with(cap, two, var, vb, arg);
 	na = digest_db(one, &a);
 	nb = digest_db(two, &b);
 	cr_assert_eq(na, nb);
@@ -142,6 +153,18 @@ static void same_both_ways(const char *sample, const char *file)
 	free(cap);
 	free(one);
 	free(two);
+}
+
+static void same_both_ways(const char *sample, const char *file)
+{
+	same_both_ways_with(sample, file, "WC_THREADS", "1", "2", NULL);
+}
+
+/* Sandboxed (two children) and in-process trace.dat imports agree. */
+static void same_sandboxed(const char *sample, const char *arg)
+{
+	same_both_ways_with(sample, "capture.trace.dat", "WC_SANDBOX", "1",
+			    "0", arg);
 }
 
 Test(threads, perf_data_no_stacks)
@@ -167,4 +190,40 @@ Test(threads, trace_dat)
 Test(threads, trace_dat_buffers)
 {
 	same_both_ways("multibuf", "capture.trace.dat");
+}
+
+Test(sandbox, trace_dat_v6)
+{
+	same_sandboxed("bql-v6", NULL);
+}
+
+Test(sandbox, trace_dat_stacks)
+{
+	same_sandboxed("bql-stacks", NULL);
+}
+
+Test(sandbox, trace_dat_zstd)
+{
+	same_sandboxed("bql-zstd", NULL);
+}
+
+Test(sandbox, trace_dat_buffers)
+{
+	same_sandboxed("multibuf", NULL);
+}
+
+Test(sandbox, trace_dat_one_buffer)
+{
+	same_sandboxed("multibuf", "--buffer=inst");
+}
+
+Test(sandbox, trace_dat_overrun_and_lost)
+{
+	same_sandboxed("overrun", NULL);
+	same_sandboxed("lossy", NULL);
+}
+
+Test(sandbox, trace_dat_hostile_names)
+{
+	same_sandboxed("hostile-names", NULL);
 }

@@ -10,9 +10,13 @@
  * (padded copy of a truncated file) are exercised.  Error returns are
  * expected; any crash, hang, leak or sanitizer report is a bug.
  *
- * Note: the importer runs libtracecmd's first pass in a forked sandbox
- * child (crashes there become WC_EFORMAT); the in-process open and the
- * event pass that follow are what this harness can catch crashing.
+ * Note: the importer reads and decodes the CPU data in forked sandbox
+ * children (crashes there become WC_EFORMAT), where libFuzzer sees
+ * neither coverage nor crashes.  So every input the sandboxed import
+ * accepts is imported again in process (opt.in_process): our decoding,
+ * stream and merge code runs under the fuzzer's eyes, on inputs
+ * libtracecmd is known to survive, and both imports must deliver the
+ * same events (a hash of them), or the harness aborts.
  *
  * Build: cmake -DWC_FUZZ=ON -DCMAKE_C_COMPILER=clang; run:
  *   tools/fuzz.sh fuzz_trace_dat 600
@@ -33,6 +37,7 @@ struct tdfz_ctx {
 	struct wc_symbolizer sym;
 	uint64_t last_ts;
 	uint64_t n;
+	uint64_t hash;		/* of every event delivered, in order */
 };
 
 static int tdfz_meta(void *c, const char *k, const char *v, struct wc_error *e)
@@ -65,6 +70,12 @@ static int tdfz_event(void *c, const struct wc_event *ev, struct wc_error *e)
 	if (x->n++ && ev->ts < x->last_ts)
 		abort();	/* the ordering contract of event.h */
 	x->last_ts = ev->ts;
+	x->hash = (x->hash ^ ev->ts) * 0x100000001b3ull;
+	x->hash = (x->hash ^ (uint64_t)(ev->type | (uint64_t)(uint32_t)ev->tid << 8 |
+					(uint64_t)(uint32_t)ev->cpu << 40)) *
+		  0x100000001b3ull;
+	x->hash = (x->hash ^ (ev->stack ? ev->stack->nframes + 1u : 0u) ^
+		   (uint64_t)(uint32_t)ev->buffer << 32) * 0x100000001b3ull;
 	if (ev->name)
 		(void)strlen(ev->name);
 	if (ev->stack) {
@@ -86,16 +97,51 @@ static int tdfz_event(void *c, const struct wc_event *ev, struct wc_error *e)
 	return 0;
 }
 
-/* One input, imported once from a memfd; always returns 0. */
-int wc_fuzz_trace_dat_one(const uint8_t *data, size_t size)
+/*
+ * Imports the file open on FD (SIZE bytes, DATA) into CTX's sink, in
+ * forked children or IN_PROCESS; returns the importer's code.
+ */
+static int import_once(const uint8_t *data, size_t size, int fd,
+		       int in_process, struct tdfz_ctx *ctx)
 {
 	struct wc_input in;
 	struct wc_error err = WC_ERROR_INIT;
 	struct wc_import_options opt;
-	struct tdfz_ctx ctx;
-	struct wc_sink sink = { &ctx, tdfz_meta, tdfz_buffer, tdfz_comm,
+	struct wc_sink sink = { ctx, tdfz_meta, tdfz_buffer, tdfz_comm,
 				tdfz_lost, tdfz_event };
 	void *state = NULL;
+	int rc;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	memset(&in, 0, sizeof(in));
+	memset(&opt, 0, sizeof(opt));
+	memset(ctx, 0, sizeof(*ctx));
+	in.path = "fuzz.trace.dat";
+	in.fd = fd;
+	in.seekable = 1;
+	in.size = size;
+	in.source_size = size;
+	in.compression = "none";
+	in.head_len = size < WC_INPUT_HEAD ? size : WC_INPUT_HEAD;
+	memcpy(in.head, data, in.head_len);
+	in.head_pos = in.head_len;
+	opt.salvage = size ? (data[size - 1] & 1) : 0;
+	/* a file that makes libtracecmd loop is reported after this long,
+	 * well inside tools/fuzz.sh's -timeout=30 */
+	opt.library_timeout = 5;
+	opt.in_process = in_process;
+	rc = wc_importer_trace_dat.open(&in, &opt, &state, &ctx->sym, &err);
+	if (rc == 0)
+		rc = wc_importer_trace_dat.run(state, &sink, &err);
+	wc_importer_trace_dat.close(state);
+	return rc;
+}
+
+/* One input, imported from a memfd (twice if accepted); returns 0. */
+int wc_fuzz_trace_dat_one(const uint8_t *data, size_t size)
+{
+	struct tdfz_ctx sandboxed, local;
 	size_t off = 0;
 	int fd;
 
@@ -111,27 +157,11 @@ int wc_fuzz_trace_dat_one(const uint8_t *data, size_t size)
 			goto out;
 		off += (size_t)k;
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		goto out;
-	memset(&in, 0, sizeof(in));
-	memset(&opt, 0, sizeof(opt));
-	memset(&ctx, 0, sizeof(ctx));
-	in.path = "fuzz.trace.dat";
-	in.fd = fd;
-	in.seekable = 1;
-	in.size = size;
-	in.source_size = size;
-	in.compression = "none";
-	in.head_len = size < WC_INPUT_HEAD ? size : WC_INPUT_HEAD;
-	memcpy(in.head, data, in.head_len);
-	in.head_pos = in.head_len;
-	opt.salvage = size ? (data[size - 1] & 1) : 0;
-	/* a file that makes libtracecmd loop is reported after this long,
-	 * well inside tools/fuzz.sh's -timeout=30 */
-	opt.library_timeout = 5;
-	if (wc_importer_trace_dat.open(&in, &opt, &state, &ctx.sym, &err) == 0)
-		wc_importer_trace_dat.run(state, &sink, &err);
-	wc_importer_trace_dat.close(state);
+	if (import_once(data, size, fd, 0, &sandboxed) == 0) {
+		if (import_once(data, size, fd, 1, &local) != 0 ||
+		    local.n != sandboxed.n || local.hash != sandboxed.hash)
+			abort();	/* the two paths must agree */
+	}
 out:
 	close(fd);
 	return 0;
