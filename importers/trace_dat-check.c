@@ -36,6 +36,7 @@
  */
 #include "trace_dat.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -88,6 +89,8 @@ struct ctx {
 	int use_trace_clock;
 	uint64_t opt_sections[MAX_OPTION_SECTIONS];
 	int nopt_sections;
+	int defer;			/* list CPU data in l->regions */
+	int nregions_cap;
 };
 
 /* ---- numbers ---------------------------------------------------------- */
@@ -416,6 +419,7 @@ static void data_problem(struct ctx *x, int code, uint64_t at,
 		return;
 	x->l->data_error = code;
 	x->l->data_error_at = at;
+	x->l->data_error_region = x->l->nregions;
 	va_start(ap, fmt);
 	vsnprintf(x->l->data_error_msg, sizeof(x->l->data_error_msg), fmt, ap);
 	va_end(ap);
@@ -515,6 +519,34 @@ static int check_chunks(struct ctx *x, const char *bname, int cpu,
 	return 0;
 }
 
+/* Lists CPU data [OFF, OFF + SIZE) of buffer B for tdat_check_regions(). */
+static int add_region(struct ctx *x, const struct tdat_buffer_layout *b,
+		      int cpu, uint64_t off, uint64_t size)
+{
+	struct tdat_layout *l = x->l;
+
+	if (l->nregions == x->nregions_cap) {
+		int ncap = x->nregions_cap ? x->nregions_cap * 2 : 64;
+		struct tdat_region *n;
+
+		if (ncap > (1 << 24))
+			return wc_err(x->err, WC_ELIMIT, x->path, "more than "
+				      "%d CPU data sections", 1 << 24);
+		n = realloc(l->regions, (size_t)ncap * sizeof(*n));
+		if (!n)
+			return wc_err(x->err, WC_ENOMEM, x->path, "out of memory");
+		l->regions = n;
+		x->nregions_cap = ncap;
+	}
+	l->regions[l->nregions].buf = (int)(b - l->buf);
+	l->regions[l->nregions].cpu = cpu;
+	l->regions[l->nregions].off = off;
+	l->regions[l->nregions].size = size;
+	l->regions[l->nregions].page_size = x->page_size;
+	l->nregions++;
+	return 0;
+}
+
 /* One CPU's data region [off, off + size) of buffer B. */
 static int check_cpu_data(struct ctx *x, struct tdat_buffer_layout *b,
 			  int cpu, uint64_t off, uint64_t size)
@@ -555,9 +587,51 @@ static int check_cpu_data(struct ctx *x, struct tdat_buffer_layout *b,
 	}
 	if (!size)
 		return 0;
+	if (x->defer)
+		return add_region(x, b, cpu, off, size);
 	if (strcmp(x->l->compression, "none") == 0)
 		return check_pages(x, b->name, cpu, off, size);
 	return check_chunks(x, b->name, cpu, off, size);
+}
+
+int tdat_check_regions(int fd, uint64_t size, const char *path,
+		       struct tdat_layout *l, int part, int nparts,
+		       struct wc_error *err)
+{
+	struct tdat_layout mine = *l;	/* problems found here */
+	struct ctx x = { .fd = fd, .size = size, .path = path, .l = &mine,
+			 .err = err };
+	int rc = 0;
+
+	assert(nparts >= 1 && part >= 0 && part < nparts);
+	mine.data_error = 0;
+	for (int i = part; i < l->nregions && !rc && !mine.data_error;
+	     i += nparts) {
+		const struct tdat_region *r = &l->regions[i];
+		const char *bname = l->buf[r->buf].name;
+
+		mine.nregions = i;	/* data_problem() records it */
+		x.page_size = r->page_size;
+		rc = strcmp(l->compression, "none") == 0 ?
+		     check_pages(&x, bname, r->cpu, r->off, r->size) :
+		     check_chunks(&x, bname, r->cpu, r->off, r->size);
+	}
+	if (mine.data_error && (!l->data_error ||
+				mine.data_error_region < l->data_error_region)) {
+		l->data_error = mine.data_error;
+		l->data_error_at = mine.data_error_at;
+		l->data_error_region = mine.data_error_region;
+		memcpy(l->data_error_msg, mine.data_error_msg,
+		       sizeof(l->data_error_msg));
+	}
+	return rc;
+}
+
+void tdat_layout_free(struct tdat_layout *l)
+{
+	free(l->regions);
+	l->regions = NULL;
+	l->nregions = 0;
 }
 
 static struct tdat_buffer_layout *new_buffer(struct ctx *x, const char *name)
@@ -1041,10 +1115,10 @@ static int walk_all_sections(struct ctx *x, uint64_t first)
 /* ---- entry ---------------------------------------------------------------- */
 
 int tdat_check(int fd, uint64_t size, const char *path, struct tdat_layout *l,
-	       struct wc_error *err)
+	       int defer, struct wc_error *err)
 {
 	struct ctx x = { .fd = fd, .size = size, .path = path, .l = l,
-			 .err = err };
+			 .err = err, .defer = defer };
 	struct cur c = { fd, NULL, 0, size, "initial format", 0 };
 	unsigned char magic[10], b[2];
 	char ver[16];

@@ -545,6 +545,7 @@ static void tdat_close(void *state)
 	if (!st)
 		return;
 	tdat_sandbox_free(st->sb);
+	tdat_layout_free(&st->layout);
 	for (i = 0; i < st->nstreams; i++)
 		free(st->streams[i].q);
 	free(st->streams);
@@ -709,6 +710,20 @@ static void ship_cut(struct tdat_state *st);
 static void ship_event(struct tdat_state *st, const struct tdat_stream *s,
 		       const struct wc_event *ev);
 
+/*
+ * Without --salvage, a file whose CPU data is damaged is refused: the
+ * events after the damage would be missing from a database that looks
+ * complete.  0 or the error.
+ */
+static int refuse_damaged(const struct tdat_state *st, struct wc_error *err)
+{
+	if (!st->layout.data_error || st->opt.salvage)
+		return 0;
+	return wc_err(err, st->layout.data_error, st->path,
+		      "%s (--salvage imports the events before it)",
+		      st->layout.data_error_msg);
+}
+
 static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		     void **state, struct wc_symbolizer *sym,
 		     struct wc_error *err)
@@ -739,16 +754,15 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 	}
 	st->file_size = (uint64_t)sb.st_size;
 
-	rc = tdat_check(in->fd, st->file_size, st->path, &st->layout, err);
+	/* the pages and chunks of CPU data are checked by the sandbox
+	 * children (tdat_check_regions()), each over the CPUs it reads */
+	rc = tdat_check(in->fd, st->file_size, st->path, &st->layout,
+			!st->opt.in_process, err);
 	if (rc)
 		goto fail;
 	fd = in->fd;
-	if (st->layout.data_error && !st->opt.salvage) {
-		rc = wc_err(err, st->layout.data_error, st->path,
-			    "%s (--salvage imports the events before it)",
-			    st->layout.data_error_msg);
+	if ((rc = refuse_damaged(st, err)))
 		goto fail;
-	}
 	if (st->layout.truncated_at) {
 		uint64_t want = 0;
 
@@ -776,6 +790,14 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		goto fail;
 	}
 	rc = open_sandboxed(st, fd, err);
+	if (!rc && !st->sb && st->layout.nregions) {
+		/* no children after all: check here, before reading */
+		rc = tdat_check_regions(in->fd, st->file_size, st->path,
+					&st->layout, 0, 1, err);
+		if (!rc)
+			rc = refuse_damaged(st, err);
+		tdat_layout_free(&st->layout);
+	}
 	if (rc)
 		goto fail;
 
@@ -1543,6 +1565,11 @@ struct ship_end {
 	uint32_t kind;
 	int32_t nbufs;
 	uint64_t kstacks, orphan_kstacks;
+	/* the first damage its tdat_check_regions() found, if any */
+	int32_t data_error;
+	int32_t data_error_region;
+	uint64_t data_error_at;
+	char data_error_msg[400];
 	uint64_t nevents[TDAT_MAX_BUFFERS];	/* events its streams read */
 	uint64_t nkstacks[TDAT_MAX_BUFFERS];
 };
@@ -1691,9 +1718,15 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	for (int i = 0; i < st->nbufs; i++)
 		op->ncpus[i] = st->bufs[i].ncpus;
 	tdat_sandbox_flush(out);	/* the parent waits for it */
+	/* the damage checks of its CPUs' data go after the events: a
+	 * problem found ends the import there without --salvage, and with
+	 * it, libtracecmd has already stopped at the damage */
+	st->layout.data_error = 0;
 	if (select_buffers(st, &cerr) || setup_streams(st, &sink, &cerr) ||
 	    deliver_events(st, &sink, &cerr) ||
-	    count_events(st, part, nparts, 1, &cerr))
+	    count_events(st, part, nparts, 1, &cerr) ||
+	    tdat_check_regions(fd, st->file_size, st->path, &st->layout, part,
+			       nparts, &cerr))
 		return 4;
 	end = tdat_sandbox_msg(out, sizeof(*end));
 	memset(end, 0, sizeof(*end));
@@ -1701,6 +1734,11 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	end->nbufs = st->nbufs;
 	end->kstacks = st->kstacks;
 	end->orphan_kstacks = st->orphan_kstacks;
+	end->data_error = st->layout.data_error;
+	end->data_error_region = st->layout.data_error_region;
+	end->data_error_at = st->layout.data_error_at;
+	memcpy(end->data_error_msg, st->layout.data_error_msg,
+	       sizeof(end->data_error_msg));
 	for (int i = 0; i < st->nbufs; i++) {
 		const struct tdat_buf *b = &st->bufs[i];
 
@@ -1971,10 +2009,25 @@ static int merge_children(struct tdat_state *st, const struct wc_sink *sink,
 	}
 	st->kstacks = st->orphan_kstacks = 0;
 	for (int k = 0; k < nparts; k++) {
-		st->kstacks += rx[k].end.kstacks;
-		st->orphan_kstacks += rx[k].end.orphan_kstacks;
+		const struct ship_end *e = &rx[k].end;
+
+		st->kstacks += e->kstacks;
+		st->orphan_kstacks += e->orphan_kstacks;
+		if (e->data_error && (!st->layout.data_error ||
+				      e->data_error_region <
+				      st->layout.data_error_region)) {
+			/* the first damage in the order of a whole walk */
+			st->layout.data_error = e->data_error > 0 &&
+						e->data_error < 1000 ?
+						e->data_error : WC_EFORMAT;
+			st->layout.data_error_region = e->data_error_region;
+			st->layout.data_error_at = e->data_error_at;
+			memcpy(st->layout.data_error_msg, e->data_error_msg,
+			       sizeof(st->layout.data_error_msg));
+			st->layout.data_error_msg[sizeof(st->layout.data_error_msg) - 1] = '\0';
+		}
 	}
-	return 0;
+	return refuse_damaged(st, err);
 }
 
 /*

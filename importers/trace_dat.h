@@ -31,6 +31,14 @@ struct tdat_buffer_layout {
 	uint64_t data_end;		/* largest offset + size of its CPU data */
 };
 
+/* One CPU's data whose content check tdat_check() left for later. */
+struct tdat_region {
+	int buf;			/* index in tdat_layout.buf */
+	int cpu;
+	uint64_t off, size;		/* as the file says (size > 0) */
+	uint64_t page_size;
+};
+
 struct tdat_layout {
 	unsigned version;		/* 6 or 7 */
 	int file_bigendian;
@@ -56,6 +64,17 @@ struct tdat_layout {
 	int data_error;
 	uint64_t data_error_at;
 	char data_error_msg[400];
+	/*
+	 * Where it is in the walk's order: the index the next region had
+	 * when it was found.  A problem in region i comes before it iff
+	 * i < data_error_region (so the first problem of a split check is
+	 * the one a sequential walk would have found first).
+	 */
+	int data_error_region;
+	/* With DEFER: the CPU data whose pages / chunks are not checked yet
+	 * (malloc'd; tdat_layout_free()). */
+	struct tdat_region *regions;
+	int nregions;
 };
 
 /*
@@ -63,10 +82,27 @@ struct tdat_layout {
  * fills *L.  Returns 0 (possibly with L->truncated_at set: the caller
  * decides whether to salvage), or -WC_EFORMAT / -WC_ETRUNCATED /
  * -WC_EUNSUPPORTED / -WC_EIO with err saying where (section, byte offset).
- * PATH names the file in messages.
+ * PATH names the file in messages.  With DEFER, the content of CPU data
+ * (page headers, chunk decompression: the slow part, a whole read of the
+ * data) is not checked but listed in L->regions for tdat_check_regions();
+ * sizes, offsets and truncation are checked either way.
  */
 int tdat_check(int fd, uint64_t size, const char *path, struct tdat_layout *l,
-	       struct wc_error *err);
+	       int defer, struct wc_error *err);
+
+/*
+ * The content checks DEFER left out, for regions i with i % NPARTS ==
+ * PART (a sandbox child checks the CPUs it reads, in parallel with the
+ * other): every ring-buffer page header of uncompressed data, every
+ * chunk of compressed data decompressed.  The first problem found (in
+ * region order) goes into L's data_error fields, unless L already holds
+ * one that comes first.  Returns 0 or a negative code (I/O, memory).
+ */
+int tdat_check_regions(int fd, uint64_t size, const char *path,
+		       struct tdat_layout *l, int part, int nparts,
+		       struct wc_error *err);
+/* Frees what tdat_check() allocated in L. */
+void tdat_layout_free(struct tdat_layout *l);
 
 /* ---- the sandbox (trace_dat-sandbox.c) -----------------------------------
  * Forked children read the file and send what they read as messages;
