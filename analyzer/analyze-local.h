@@ -264,8 +264,9 @@ struct actx {
 	struct amap evidence;	/* stack_id -> static evidence string */
 	sqlite3_stmt *q_frames;
 
-	/* pass 1 inserts */
-	sqlite3_stmt *ins_state, *ins_block, *ins_holder, *ins_lw;
+	/* pass 1 inserts (the two largest tables batched) */
+	struct abatch *b_state, *b_holder;
+	sqlite3_stmt *ins_block, *ins_lw;
 	sqlite3_stmt *ins_vswitch, *ins_vslice;
 };
 
@@ -290,6 +291,53 @@ static inline int bind_i64(sqlite3_stmt *st, int i, int64_t v, int is_null)
 }
 /* Steps an INSERT/UPDATE once and resets it; 0 or -WC_EDB. */
 int actx_step_reset(struct actx *c, sqlite3_stmt *st, const char *what);
+
+/* --- multi-row INSERTs (abatch.c) ------------------------------------------ */
+
+#define ABATCH_ROWS 256		/* rows per INSERT */
+#define ABATCH_MAX_COLS 16
+
+struct abatch_val {
+	int type;		/* SQLITE_INTEGER, SQLITE_TEXT, 0 = NULL */
+	int64_t i;
+	const char *s;		/* a literal: outlives the batch */
+};
+
+struct abatch {
+	const char *table, *cols;	/* literals */
+	int ncols;
+	int n;				/* rows buffered */
+	sqlite3_stmt *full;		/* INSERT of ABATCH_ROWS rows */
+	struct abatch_val v[ABATCH_ROWS][ABATCH_MAX_COLS];
+};
+
+/* Prepares B for TABLE(COLS), NCOLS columns (literals).  0 or an error. */
+int abatch_open(struct actx *c, struct abatch *b, const char *table,
+		const char *cols, int ncols);
+/* Column COL (1-based) of the row being built: an integer, NULL, an
+ * integer or NULL, a literal text. */
+static inline void abatch_int(struct abatch *b, int col, int64_t v)
+{
+	b->v[b->n][col - 1].type = SQLITE_INTEGER;
+	b->v[b->n][col - 1].i = v;
+}
+static inline void abatch_i64(struct abatch *b, int col, int64_t v,
+			      int is_null)
+{
+	b->v[b->n][col - 1].type = is_null ? 0 : SQLITE_INTEGER;
+	b->v[b->n][col - 1].i = v;
+}
+static inline void abatch_text(struct abatch *b, int col, const char *s)
+{
+	b->v[b->n][col - 1].type = s ? SQLITE_TEXT : 0;
+	b->v[b->n][col - 1].s = s;
+}
+/* Ends the row; inserts the batch when it is full.  0 or an error. */
+int abatch_row(struct actx *c, struct abatch *b);
+/* Inserts the rows still buffered (before anything reads the table). */
+int abatch_flush(struct actx *c, struct abatch *b);
+/* Finalizes (rows still buffered are dropped: flush first). */
+void abatch_close(struct abatch *b);
 
 /* timeline.c: pass 1.  0 or a negative code. */
 int timeline_run(struct actx *c);

@@ -72,7 +72,8 @@ struct block_info {
 
 struct chainq {
 	struct actx *c;
-	sqlite3_stmt *q_holders, *q_states, *q_block, *ins;
+	sqlite3_stmt *q_holders, *q_states, *q_block;
+	struct abatch *ins;		/* chain rows */
 	struct state_cache sc[STATE_CACHE];
 	unsigned sc_next;
 	struct block_info *bc;	/* BLOCK_CACHE entries, NULL: no cache */
@@ -252,28 +253,28 @@ struct chain_row {
 
 static int emit(struct chainq *q, const struct chain_row *r, int64_t *id)
 {
-	sqlite3_stmt *st = q->ins;
+	struct abatch *b = q->ins;
 	struct actx *c = q->c;
 
 	*id = ++c->next_chain_id;
 	c->n_chain_rows++;
-	sqlite3_bind_int64(st, 1, *id);
-	sqlite3_bind_int64(st, 2, q->root_id);
-	bind_i64(st, 3, r->parent_id, r->parent_id < 0);
-	sqlite3_bind_int(st, 4, r->depth);
-	bind_i64(st, 5, r->tid, r->tid < 0);
-	bind_i64(st, 6, r->utid, r->utid <= 0);
-	sqlite3_bind_int64(st, 7, (int64_t)r->from);
-	sqlite3_bind_int64(st, 8, (int64_t)r->to);
-	sqlite3_bind_text(st, 9, r->state, -1, SQLITE_STATIC);
-	bind_i64(st, 10, (int64_t)r->futex_uaddr, !r->has_futex);
-	bind_i64(st, 11, r->futex_pid, !r->has_futex || r->futex_pid < 0);
-	bind_i64(st, 12, r->sub_block, r->sub_block < 0);
-	bind_i64(st, 13, r->parent_tid, r->parent_tid < 0);
-	bind_i64(st, 14, r->preempted_by, r->preempted_by < 0);
-	bind_i64(st, 15, r->cpu, r->cpu < 0);
-	sqlite3_bind_int(st, 16, r->uncertain || actx_lost_overlaps(c, r->from, r->to));
-	return actx_step_reset(c, st, "chain");
+	abatch_int(b, 1, *id);
+	abatch_int(b, 2, q->root_id);
+	abatch_i64(b, 3, r->parent_id, r->parent_id < 0);
+	abatch_int(b, 4, r->depth);
+	abatch_i64(b, 5, r->tid, r->tid < 0);
+	abatch_i64(b, 6, r->utid, r->utid <= 0);
+	abatch_int(b, 7, (int64_t)r->from);
+	abatch_int(b, 8, (int64_t)r->to);
+	abatch_text(b, 9, r->state);	/* a literal */
+	abatch_i64(b, 10, (int64_t)r->futex_uaddr, !r->has_futex);
+	abatch_i64(b, 11, r->futex_pid, !r->has_futex || r->futex_pid < 0);
+	abatch_i64(b, 12, r->sub_block, r->sub_block < 0);
+	abatch_i64(b, 13, r->parent_tid, r->parent_tid < 0);
+	abatch_i64(b, 14, r->preempted_by, r->preempted_by < 0);
+	abatch_i64(b, 15, r->cpu, r->cpu < 0);
+	abatch_int(b, 16, r->uncertain || actx_lost_overlaps(c, r->from, r->to));
+	return abatch_row(c, b);
 }
 
 /* What sub-block BLOCK is: *is_futex, its word, and *expand (the word is
@@ -451,6 +452,11 @@ int chains_run(struct actx *c)
 	memset(&q, 0, sizeof(q));
 	q.c = c;
 	q.bc = malloc(BLOCK_CACHE * sizeof(*q.bc));
+	q.ins = calloc(1, sizeof(*q.ins));
+	if (!q.ins) {
+		free(q.bc);
+		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+	}
 	for (size_t k = 0; q.bc && k < BLOCK_CACHE; k++)
 		q.bc[k].block = -1;
 	if ((rc = wc_db_prepare(c->db, c->path,
@@ -469,12 +475,10 @@ int chains_run(struct actx *c)
 				" FROM block b LEFT JOIN futex_object f ON"
 				" f.uaddr = b.futex_uaddr AND f.pid IS b.futex_pid"
 				" WHERE b.id = ?1", &q.q_block, c->err)) ||
-	    (rc = wc_db_prepare(c->db, c->path,
-				"INSERT INTO chain(id, block_id, parent_id, depth, tid, utid,"
-				" from_ns, to_ns, state, futex_uaddr, futex_pid,"
-				" sub_block_id, parent_tid, preempted_by, cpu, uncertain)"
-				" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-				"?15,?16)", &q.ins, c->err)) ||
+	    (rc = abatch_open(c, q.ins, "chain", "id, block_id, parent_id, "
+			      "depth, tid, utid, from_ns, to_ns, state, "
+			      "futex_uaddr, futex_pid, sub_block_id, parent_tid, "
+			      "preempted_by, cpu, uncertain", 16)) ||
 	    (rc = wc_db_prepare(c->db, c->path,
 				"SELECT b.id, b.tid, b.start_ns, b.end_ns FROM block b"
 				" JOIN futex_object f ON f.uaddr = b.futex_uaddr AND"
@@ -508,12 +512,16 @@ int chains_run(struct actx *c)
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : actx_dberr(c, "block");
+	if (!rc)
+		rc = abatch_flush(c, q.ins);
 out:
 	sqlite3_finalize(roots);
 	sqlite3_finalize(q.q_holders);
 	sqlite3_finalize(q.q_states);
 	sqlite3_finalize(q.q_block);
-	sqlite3_finalize(q.ins);
+	if (q.ins)
+		abatch_close(q.ins);
+	free(q.ins);
 	for (size_t k = 0; k < STATE_CACHE; k++)
 		free(q.sc[k].rows);
 	free(q.bc);

@@ -220,30 +220,27 @@ static const char *state_name(int st)
 static int emit_state(struct actx *c, struct athread *t, uint64_t end,
 		      int uncertain)
 {
-	sqlite3_stmt *st = c->ins_state;
+	struct abatch *b = c->b_state;
 	int with_block = t->state_block >= 0 &&
 		(t->state == TS_SLEEPING || t->state == TS_BLOCKED_IO ||
 		 (t->state == TS_RUNNABLE && t->runnable_woken));
 
 	if (t->state == TS_NONE || end <= t->state_start)
 		return 0;
-	sqlite3_bind_int64(st, 1, t->utid);
-	sqlite3_bind_int64(st, 2, t->tid);
-	sqlite3_bind_int64(st, 3, (int64_t)t->state_start);
-	sqlite3_bind_int64(st, 4, (int64_t)end);
-	sqlite3_bind_text(st, 5, state_name(t->state), -1, SQLITE_STATIC);
-	bind_i64(st, 6, t->state_cpu, t->state_cpu < 0);
-	if (t->state == TS_RUNNABLE)
-		sqlite3_bind_text(st, 7, t->runnable_woken ? "woken" : "preempted",
-				  -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 7);
-	bind_i64(st, 8, t->preempted_by,
-		 t->state != TS_RUNNABLE || t->runnable_woken || t->preempted_by < 0);
-	bind_i64(st, 9, t->state_block, !with_block);
-	sqlite3_bind_int(st, 10, uncertain ||
-			 actx_lost_overlaps(c, t->state_start, end));
-	return actx_step_reset(c, st, "thread_state");
+	abatch_int(b, 1, t->utid);
+	abatch_int(b, 2, t->tid);
+	abatch_int(b, 3, (int64_t)t->state_start);
+	abatch_int(b, 4, (int64_t)end);
+	abatch_text(b, 5, state_name(t->state));
+	abatch_i64(b, 6, t->state_cpu, t->state_cpu < 0);
+	abatch_text(b, 7, t->state != TS_RUNNABLE ? NULL :
+			  t->runnable_woken ? "woken" : "preempted");
+	abatch_i64(b, 8, t->preempted_by,
+		   t->state != TS_RUNNABLE || t->runnable_woken || t->preempted_by < 0);
+	abatch_i64(b, 9, t->state_block, !with_block);
+	abatch_int(b, 10, uncertain ||
+			  actx_lost_overlaps(c, t->state_start, end));
+	return abatch_row(c, b);
 }
 
 /* Ends T's current interval at TS and starts state ST. */
@@ -323,18 +320,18 @@ static int ins_holder(struct actx *c, int64_t block_id, int seq,
 		      const struct holder_ent *e, uint64_t from, uint64_t to,
 		      int is_waker, const char *certainty)
 {
-	sqlite3_stmt *st = c->ins_holder;
+	struct abatch *b = c->b_holder;
 
-	sqlite3_bind_int64(st, 1, block_id);
-	sqlite3_bind_int(st, 2, seq);
-	bind_i64(st, 3, e ? e->tid : 0, !e);
-	bind_i64(st, 4, e ? e->utid : 0, !e);
-	sqlite3_bind_int64(st, 5, (int64_t)from);
-	sqlite3_bind_int64(st, 6, (int64_t)to);
-	bind_i64(st, 7, e ? e->futex_id : 0, !e || e->futex_id < 0);
-	sqlite3_bind_int(st, 8, is_waker);
-	sqlite3_bind_text(st, 9, certainty, -1, SQLITE_STATIC);
-	return actx_step_reset(c, st, "block_holder");
+	abatch_int(b, 1, block_id);
+	abatch_int(b, 2, seq);
+	abatch_i64(b, 3, e ? e->tid : 0, !e);
+	abatch_i64(b, 4, e ? e->utid : 0, !e);
+	abatch_int(b, 5, (int64_t)from);
+	abatch_int(b, 6, (int64_t)to);
+	abatch_i64(b, 7, e ? e->futex_id : 0, !e || e->futex_id < 0);
+	abatch_int(b, 8, is_waker);
+	abatch_text(b, 9, certainty);	/* a literal */
+	return abatch_row(c, b);
 }
 
 /* Writes T's pending block (and its holder rows), updates the statistics
@@ -1205,10 +1202,6 @@ static int finish_thread(struct actx *c, struct athread *t)
 
 /* --- driver ---------------------------------------------------------------------- */
 
-static const char ins_state_sql[] =
-	"INSERT INTO thread_state(utid, tid, start_ns, end_ns, state, cpu,"
-	" runnable_reason, preempted_by, block_id, uncertain)"
-	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
 static const char ins_block_sql[] =
 	"INSERT INTO block(id, utid, tid, pid, start_ns, end_ns, state, reason,"
 	" futex_id, futex_uaddr, futex_pid, futex_cmd, waker_tid, waker_utid,"
@@ -1216,10 +1209,6 @@ static const char ins_block_sql[] =
 	" lock_wait_id, is_vcpu, uncertain)"
 	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
 	"?18,?19,?20,?21,?22)";
-static const char ins_holder_sql[] =
-	"INSERT INTO block_holder(block_id, seq, holder_tid, holder_utid,"
-	" from_ns, to_ns, release_futex_id, is_waker, certainty)"
-	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 static const char ins_lw_sql[] =
 	"INSERT INTO lock_wait(id, utid, tid, futex_uaddr, futex_pid, start_ns,"
 	" end_ns, nblocks, ncalls) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
@@ -1238,9 +1227,19 @@ int timeline_run(struct actx *c)
 	int rc = 0;
 
 	memset(cur, 0, sizeof(cur));
-	if ((rc = wc_db_prepare(c->db, c->path, ins_state_sql, &c->ins_state, c->err)) ||
+	c->b_state = calloc(1, sizeof(*c->b_state));
+	c->b_holder = calloc(1, sizeof(*c->b_holder));
+	if (!c->b_state || !c->b_holder) {
+		rc = wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+		goto out;
+	}
+	if ((rc = abatch_open(c, c->b_state, "thread_state", "utid, tid, "
+			      "start_ns, end_ns, state, cpu, runnable_reason, "
+			      "preempted_by, block_id, uncertain", 10)) ||
+	    (rc = abatch_open(c, c->b_holder, "block_holder", "block_id, seq, "
+			      "holder_tid, holder_utid, from_ns, to_ns, "
+			      "release_futex_id, is_waker, certainty", 9)) ||
 	    (rc = wc_db_prepare(c->db, c->path, ins_block_sql, &c->ins_block, c->err)) ||
-	    (rc = wc_db_prepare(c->db, c->path, ins_holder_sql, &c->ins_holder, c->err)) ||
 	    (rc = wc_db_prepare(c->db, c->path, ins_lw_sql, &c->ins_lw, c->err)) ||
 	    (rc = wc_db_prepare(c->db, c->path, ins_vswitch_sql, &c->ins_vswitch, c->err)) ||
 	    (rc = wc_db_prepare(c->db, c->path, ins_vslice_sql, &c->ins_vslice, c->err)) ||
@@ -1354,6 +1353,9 @@ int timeline_run(struct actx *c)
 	for (int64_t u = 1; u <= c->max_utid; u++)
 		if (c->thr[u] && (rc = finish_thread(c, c->thr[u])))
 			goto out;
+	/* the rows still batched, before locks.c and chain.c read them */
+	if (!(rc = abatch_flush(c, c->b_state)))
+		rc = abatch_flush(c, c->b_holder);
 out:
 	for (int k = 0; k < CUR_COUNT; k++)
 		sqlite3_finalize(cur[k].st);
