@@ -790,14 +790,6 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		goto fail;
 	}
 	rc = open_sandboxed(st, fd, err);
-	if (!rc && !st->sb && st->layout.nregions) {
-		/* no children after all: check here, before reading */
-		rc = tdat_check_regions(in->fd, st->file_size, st->path,
-					&st->layout, 0, 1, err);
-		if (!rc)
-			rc = refuse_damaged(st, err);
-		tdat_layout_free(&st->layout);
-	}
 	if (rc)
 		goto fail;
 
@@ -1522,7 +1514,8 @@ static void set_total(struct tdat_state *st)
  */
 
 enum ship_kind {
-	SHIP_OPENED = 1,
+	SHIP_CHECKED = 1,
+	SHIP_OPENED,
 	SHIP_EVENT,
 	SHIP_LOST,
 	SHIP_CUT,
@@ -1531,6 +1524,16 @@ enum ship_kind {
 
 #define SHIP_STRINGS 3		/* string fields of an event, at most */
 #define SHIP_STR_MAX 4096	/* longer strings are cut (with their NUL) */
+
+/* The first damage tdat_check_regions() found in the child's share. */
+struct ship_checked {
+	uint32_t kind;
+	int32_t data_error;	/* 0: none */
+	int32_t data_error_region;
+	uint32_t pad;
+	uint64_t data_error_at;
+	char data_error_msg[400];
+};
 
 struct ship_opened {
 	uint32_t kind;
@@ -1565,11 +1568,6 @@ struct ship_end {
 	uint32_t kind;
 	int32_t nbufs;
 	uint64_t kstacks, orphan_kstacks;
-	/* the first damage its tdat_check_regions() found, if any */
-	int32_t data_error;
-	int32_t data_error_region;
-	uint64_t data_error_at;
-	char data_error_msg[400];
 	uint64_t nevents[TDAT_MAX_BUFFERS];	/* events its streams read */
 	uint64_t nkstacks[TDAT_MAX_BUFFERS];
 };
@@ -1691,9 +1689,11 @@ static int ship_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
 }
 
 /*
- * A sandbox child's work: opens the file on FD as the importer does,
- * sends SHIP_OPENED, then delivers the events of its share of the CPUs
- * as messages, then SHIP_END.  The child owns a copy of ST; nothing is
+ * A sandbox child's work: checks the data of its share of the CPUs for
+ * damage (SHIP_CHECKED) before libtracecmd may read it, then (unless
+ * damage ends a strict import there) opens the file on FD as the
+ * importer does (SHIP_OPENED), delivers the events of its CPUs as
+ * messages, then SHIP_END.  The child owns a copy of ST; nothing is
  * cleaned up (it _exit()s).
  */
 static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
@@ -1702,6 +1702,7 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	struct tdat_state *st = ctx;
 	struct wc_error cerr = WC_ERROR_INIT;
 	const struct wc_sink sink = { .ctx = st, .lost = ship_lost };
+	struct ship_checked *ck;
 	struct ship_opened *op;
 	struct ship_end *end;
 
@@ -1709,6 +1710,21 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	st->part = part;
 	st->nparts = nparts;
 	st->opt.progress = NULL;
+	st->layout.data_error = 0;	/* report the damage of its share */
+	if (tdat_check_regions(fd, st->file_size, st->path, &st->layout, part,
+			       nparts, &cerr))
+		return 4;
+	ck = tdat_sandbox_msg(out, sizeof(*ck));
+	memset(ck, 0, sizeof(*ck));
+	ck->kind = SHIP_CHECKED;
+	ck->data_error = st->layout.data_error;
+	ck->data_error_region = st->layout.data_error_region;
+	ck->data_error_at = st->layout.data_error_at;
+	memcpy(ck->data_error_msg, st->layout.data_error_msg,
+	       sizeof(ck->data_error_msg));
+	tdat_sandbox_flush(out);	/* the parent waits for it */
+	if (st->layout.data_error && !st->opt.salvage)
+		return 0;	/* the parent refuses the file */
 	if (open_lib(st, fd, &cerr))
 		return TDAT_SANDBOX_OPEN_FAILED;
 	op = tdat_sandbox_msg(out, sizeof(*op));
@@ -1718,15 +1734,9 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	for (int i = 0; i < st->nbufs; i++)
 		op->ncpus[i] = st->bufs[i].ncpus;
 	tdat_sandbox_flush(out);	/* the parent waits for it */
-	/* the damage checks of its CPUs' data go after the events: a
-	 * problem found ends the import there without --salvage, and with
-	 * it, libtracecmd has already stopped at the damage */
-	st->layout.data_error = 0;
 	if (select_buffers(st, &cerr) || setup_streams(st, &sink, &cerr) ||
 	    deliver_events(st, &sink, &cerr) ||
-	    count_events(st, part, nparts, 1, &cerr) ||
-	    tdat_check_regions(fd, st->file_size, st->path, &st->layout, part,
-			       nparts, &cerr))
+	    count_events(st, part, nparts, 1, &cerr))
 		return 4;
 	end = tdat_sandbox_msg(out, sizeof(*end));
 	memset(end, 0, sizeof(*end));
@@ -1734,11 +1744,6 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	end->nbufs = st->nbufs;
 	end->kstacks = st->kstacks;
 	end->orphan_kstacks = st->orphan_kstacks;
-	end->data_error = st->layout.data_error;
-	end->data_error_region = st->layout.data_error_region;
-	end->data_error_at = st->layout.data_error_at;
-	memcpy(end->data_error_msg, st->layout.data_error_msg,
-	       sizeof(end->data_error_msg));
 	for (int i = 0; i < st->nbufs; i++) {
 		const struct tdat_buf *b = &st->bufs[i];
 
@@ -1748,11 +1753,50 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	return 0;
 }
 
+/* Takes child damage report M (the first of its share) into st->layout
+ * when it comes before the damage known so far, in the order of a whole
+ * walk of the file. */
+static void take_damage(struct tdat_state *st, const struct ship_checked *m)
+{
+	struct tdat_layout *l = &st->layout;
+
+	if (!m->data_error || (l->data_error &&
+			       m->data_error_region >= l->data_error_region))
+		return;
+	l->data_error = m->data_error > 0 && m->data_error < 1000 ?
+			m->data_error : WC_EFORMAT;
+	l->data_error_region = m->data_error_region;
+	l->data_error_at = m->data_error_at;
+	memcpy(l->data_error_msg, m->data_error_msg, sizeof(l->data_error_msg));
+	l->data_error_msg[sizeof(l->data_error_msg) - 1] = '\0';
+}
+
+/* The next message of child K, which must be of KIND and LEN bytes. */
+static int expect_msg(struct tdat_state *st, int k, uint32_t kind, size_t len,
+		      const void **msg, struct wc_error *err)
+{
+	size_t got;
+	uint32_t is;
+	int rc = tdat_sandbox_next(st->sb, k, msg, &got, err);
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		memcpy(&is, *msg, sizeof(is));
+	if (rc == 0 || got != len || is != kind)
+		return tdat_sandbox_corrupt(st->sb, err, kind == SHIP_CHECKED ?
+					    "no check report" : "no open report");
+	return 0;
+}
+
 /*
- * Opens the file in libtracecmd behind the sandbox: the children open it
- * first; the importer opens it (for its headers, names and symbols only)
- * once they all have, and must see the buffers and CPUs they saw.
- * Without a sandbox (no fork()), opens it directly.
+ * Opens the file in libtracecmd behind the sandbox.  The children check
+ * the CPU data for damage first (each its share), so that without
+ * --salvage a damaged file is refused, with the checker's message,
+ * before libtracecmd reads any of it; then they open the file; the
+ * importer opens it too (for its headers, names and symbols only) once
+ * they all have, and must see the buffers and CPUs they saw.  Without a
+ * sandbox (no fork()), checks and opens here.
  */
 static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 {
@@ -1769,35 +1813,43 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 		.ctx = st,
 	};
 	struct ship_opened first;
-	int rc = 0;
+	const void *msg;
+	int rc = 0, nparts;
 
 	if (!st->opt.in_process)
 		rc = tdat_sandbox_start(&st->sb, &cfg, fd, err);
-	for (int k = 0; !rc && st->sb && k < tdat_sandbox_parts(st->sb); k++) {
-		const void *msg;
-		size_t len;
+	if (rc)
+		return rc;
+	if (!st->sb) {
+		if (st->layout.nregions)
+			rc = tdat_check_regions(st->in->fd, st->file_size,
+						st->path, &st->layout, 0, 1, err);
+		tdat_layout_free(&st->layout);
+		if (!rc)
+			rc = refuse_damaged(st, err);
+		return rc ? rc : open_lib(st, fd, err);
+	}
+	nparts = tdat_sandbox_parts(st->sb);
+	for (int k = 0; k < nparts; k++) {
+		struct ship_checked ck;
 
-		rc = tdat_sandbox_next(st->sb, k, &msg, &len, err);
-		if (rc < 0)
-			break;
-		if (rc == 0 || len != sizeof(first) ||
-		    ((const struct ship_opened *)msg)->kind != SHIP_OPENED) {
-			rc = tdat_sandbox_corrupt(st->sb, err, "no open report");
-			break;
-		}
+		if ((rc = expect_msg(st, k, SHIP_CHECKED, sizeof(ck), &msg, err)))
+			return rc;
+		memcpy(&ck, msg, sizeof(ck));
+		take_damage(st, &ck);
+	}
+	if ((rc = refuse_damaged(st, err)))
+		return rc;
+	for (int k = 0; k < nparts; k++) {
+		if ((rc = expect_msg(st, k, SHIP_OPENED, sizeof(first), &msg, err)))
+			return rc;
 		if (k == 0)
 			memcpy(&first, msg, sizeof(first));
 		else if (memcmp(&first, msg, sizeof(first)) != 0)
-			rc = tdat_sandbox_corrupt(st->sb, err, "children see "
-						  "different buffers");
-		else
-			rc = 0;
-		if (k == 0)
-			rc = 0;
+			return tdat_sandbox_corrupt(st->sb, err, "children see "
+						    "different buffers");
 	}
-	if (!rc)
-		rc = open_lib(st, fd, err);
-	if (rc || !st->sb)
+	if ((rc = open_lib(st, fd, err)))
 		return rc;
 	if (first.nbufs != st->nbufs)
 		return tdat_sandbox_corrupt(st->sb, err, "buffers differ "
@@ -2009,25 +2061,10 @@ static int merge_children(struct tdat_state *st, const struct wc_sink *sink,
 	}
 	st->kstacks = st->orphan_kstacks = 0;
 	for (int k = 0; k < nparts; k++) {
-		const struct ship_end *e = &rx[k].end;
-
-		st->kstacks += e->kstacks;
-		st->orphan_kstacks += e->orphan_kstacks;
-		if (e->data_error && (!st->layout.data_error ||
-				      e->data_error_region <
-				      st->layout.data_error_region)) {
-			/* the first damage in the order of a whole walk */
-			st->layout.data_error = e->data_error > 0 &&
-						e->data_error < 1000 ?
-						e->data_error : WC_EFORMAT;
-			st->layout.data_error_region = e->data_error_region;
-			st->layout.data_error_at = e->data_error_at;
-			memcpy(st->layout.data_error_msg, e->data_error_msg,
-			       sizeof(st->layout.data_error_msg));
-			st->layout.data_error_msg[sizeof(st->layout.data_error_msg) - 1] = '\0';
-		}
+		st->kstacks += rx[k].end.kstacks;
+		st->orphan_kstacks += rx[k].end.orphan_kstacks;
 	}
-	return refuse_damaged(st, err);
+	return 0;
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wc_test.h"
 
@@ -226,4 +227,39 @@ Test(sandbox, trace_dat_overrun_and_lost)
 Test(sandbox, trace_dat_hostile_names)
 {
 	same_sandboxed("hostile-names", NULL);
+}
+
+/*
+ * Damaged CPU data (here: an instance's chunk count that cannot fit) is
+ * found by the checker before libtracecmd reads it, whether the children
+ * check their share or the importer checks it all: the same one-line
+ * error either way (a fuzzer input that made libtracecmd allocate 2^27
+ * chunks when the check came after the read).
+ */
+Test(sandbox, damaged_data_refused_with_the_same_message)
+{
+	char *cap = wc_test_path("%s/tests/fuzz/regressions/trace_dat/"
+				 "damaged-chunk-count-in-instance", wc_test_source());
+	char *out = wc_test_tmpfile("damaged.db");
+	char *msg[2];
+
+	for (int k = 0; k < 2; k++) {
+		struct wc_run r;
+
+		setenv("WC_SANDBOX", k ? "0" : "1", 1);
+		cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", out, "--force",
+				    "--no-analyze", NULL), 0);
+		unsetenv("WC_SANDBOX");
+		cr_expect_eq(r.status, 1, "exit status %d: %s", r.status, r.err);
+		cr_expect(strstr(r.err, "chunks cannot fit in 308 bytes"),
+			  "the checker's message: %s", r.err);
+		cr_expect(access(out, F_OK) != 0, "no database left behind");
+		msg[k] = strdup(r.err);
+		wc_run_free(&r);
+	}
+	cr_expect_str_eq(msg[0], msg[1]);
+	free(msg[0]);
+	free(msg[1]);
+	free(cap);
+	free(out);
 }
