@@ -442,9 +442,10 @@ static int fill(struct tdat_sandbox *sb, int k, struct wc_error *err)
 int tdat_sandbox_next(struct tdat_sandbox *sb, int k, const void **msg,
 		      size_t *len, struct wc_error *err)
 {
-	struct sb_child *c = &sb->child[k];
+	struct sb_child *c;
 
 	assert(k >= 0 && k < sb->nparts);
+	c = &sb->child[k];
 	*msg = NULL;
 	*len = 0;
 	for (;;) {

@@ -329,8 +329,8 @@ static int note_comm(struct tdat_state *st, const struct wc_sink *sink,
 		return 0;
 	/* one lookup per name: it is the tid table's hottest path */
 	rc = tid_seen(st, sink, tid, &s, err);
-	if (rc)
-		return rc;
+	if (rc || !s)
+		return rc;	/* !s only with rc < 0 */
 	if (strncmp(s->comm, comm, sizeof(s->comm) - 1) == 0 &&
 	    src != WC_COMM_RENAME)
 		return 0;
@@ -1775,8 +1775,8 @@ static void take_damage(struct tdat_state *st, const struct ship_checked *m)
 static int expect_msg(struct tdat_state *st, int k, uint32_t kind, size_t len,
 		      const void **msg, struct wc_error *err)
 {
-	size_t got;
-	uint32_t is;
+	size_t got = 0;
+	uint32_t is = 0;
 	int rc = tdat_sandbox_next(st->sb, k, msg, &got, err);
 
 	if (rc < 0)
@@ -1812,7 +1812,7 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 		.child_main = sandbox_child_main,
 		.ctx = st,
 	};
-	struct ship_opened first;
+	struct ship_opened first = { 0 };
 	const void *msg;
 	int rc = 0, nparts;
 

@@ -126,11 +126,13 @@ int wc_import_file(const char *capture, const char *out_db,
 
 	struct wc_import_options imp_opt;
 	struct progress_relay relay = { NULL, NULL, 0 };
+	const char *sandbox_env;
 
 	if (!opt)
 		opt = &no_opt;
 	imp_opt = *opt;
-	if (getenv("WC_SANDBOX") && strcmp(getenv("WC_SANDBOX"), "0") == 0)
+	sandbox_env = getenv("WC_SANDBOX");
+	if (sandbox_env && strcmp(sandbox_env, "0") == 0)
 		imp_opt.in_process = 1;
 	if (!res)
 		res = &dummy;
