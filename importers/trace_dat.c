@@ -761,8 +761,20 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 	if (rc)
 		goto fail;
 	fd = in->fd;
-	if ((rc = refuse_damaged(st, err)))
+	if (st->layout.data_error && !st->opt.salvage) {
+		/* refused: the CPU data listed before the damage may hold an
+		 * earlier problem, which a whole walk reports first */
+		int nr = st->layout.nregions;
+
+		if (st->layout.data_error_region < nr)
+			st->layout.nregions = st->layout.data_error_region;
+		rc = tdat_check_regions(in->fd, st->file_size, st->path,
+					&st->layout, 0, 1, err);
+		st->layout.nregions = nr;
+		if (!rc)
+			rc = refuse_damaged(st, err);
 		goto fail;
+	}
 	if (st->layout.truncated_at) {
 		uint64_t want = 0;
 

@@ -230,16 +230,19 @@ Test(sandbox, trace_dat_hostile_names)
 }
 
 /*
- * Damaged CPU data (here: an instance's chunk count that cannot fit) is
- * found by the checker before libtracecmd reads it, whether the children
- * check their share or the importer checks it all: the same one-line
- * error either way (a fuzzer input that made libtracecmd allocate 2^27
- * chunks when the check came after the read).
+ * Damaged CPU data is found by the checker before libtracecmd reads it,
+ * whether the children check their share or the importer checks it all,
+ * and the first damage in file order is the one reported: the same
+ * one-line error either way.  Two fuzzer inputs: an instance's chunk
+ * count that cannot fit (libtracecmd allocated 2^27 chunks when the
+ * check came after the read), and the same damage on CPU 0 of a file
+ * whose CPU 1 data also runs past its end (the truncation, found first
+ * by the structural walk, must not hide the earlier damage).
  */
-Test(sandbox, damaged_data_refused_with_the_same_message)
+static void same_refusal(const char *name, const char *needle)
 {
-	char *cap = wc_test_path("%s/tests/fuzz/regressions/trace_dat/"
-				 "damaged-chunk-count-in-instance", wc_test_source());
+	char *cap = wc_test_path("%s/tests/fuzz/regressions/trace_dat/%s",
+				 wc_test_source(), name);
 	char *out = wc_test_tmpfile("damaged.db");
 	char *msg[2];
 
@@ -250,9 +253,10 @@ Test(sandbox, damaged_data_refused_with_the_same_message)
 		cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", out, "--force",
 				    "--no-analyze", NULL), 0);
 		unsetenv("WC_SANDBOX");
-		cr_expect_eq(r.status, 1, "exit status %d: %s", r.status, r.err);
-		cr_expect(strstr(r.err, "chunks cannot fit in 308 bytes"),
-			  "the checker's message: %s", r.err);
+		cr_expect_eq(r.status, 1, "%s: exit status %d: %s", name, r.status,
+			     r.err);
+		cr_expect(strstr(r.err, needle), "%s: the checker's message: %s",
+			  name, r.err);
 		cr_expect(access(out, F_OK) != 0, "no database left behind");
 		msg[k] = strdup(r.err);
 		wc_run_free(&r);
@@ -262,4 +266,13 @@ Test(sandbox, damaged_data_refused_with_the_same_message)
 	free(msg[1]);
 	free(cap);
 	free(out);
+}
+
+Test(sandbox, damaged_data_refused_with_the_same_message)
+{
+	same_refusal("damaged-chunk-count-in-instance",
+		     "chunks cannot fit in 308 bytes");
+	same_refusal("damaged-chunk-before-truncated-cpu",
+		     "CPU 0 of buffer \"inst\" at byte 16384: 171260138 chunks "
+		     "cannot fit in 183 bytes");
 }
