@@ -271,7 +271,7 @@ int tdat_sandbox_start(struct tdat_sandbox **out,
 			return wc_err(err, WC_ENOMEM, cfg->path, "out of memory");
 		}
 	}
-	sb->nparts = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	sb->nparts = sysconf(_SC_NPROCESSORS_ONLN) > 1 && !cfg->one_child ? 2 : 1;
 	/* each child needs an open file description of its own */
 	for (int k = 0; k < sb->nparts; k++) {
 		char proc[64];

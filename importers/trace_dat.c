@@ -1817,6 +1817,7 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 		.timeout = st->opt.library_timeout ? st->opt.library_timeout
 			   : 120 + (unsigned)(st->file_size >> 23),
 		.interrupted = st->opt.interrupted,
+		.one_child = st->opt.one_child,
 		.data_error = st->layout.data_error,
 		.data_error_msg = st->layout.data_error_msg,
 		.version = st->layout.version,

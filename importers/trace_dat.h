@@ -123,6 +123,7 @@ struct tdat_sandbox_out;	/* a child's side: its buffered pipe */
 struct tdat_sandbox_cfg {
 	const char *path;	/* for messages */
 	unsigned timeout;	/* seconds a child may take (alarm) */
+	int one_child;		/* one child even with several CPUs */
 	volatile int *interrupted;	/* the user's interrupt flag, or NULL */
 	/* for the message of a child that cannot open the file */
 	int data_error;		/* tdat_layout.data_error */

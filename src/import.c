@@ -134,6 +134,8 @@ int wc_import_file(const char *capture, const char *out_db,
 	sandbox_env = getenv("WC_SANDBOX");
 	if (sandbox_env && strcmp(sandbox_env, "0") == 0)
 		imp_opt.in_process = 1;
+	if (sandbox_env && strcmp(sandbox_env, "1") == 0)
+		imp_opt.one_child = 1;
 	if (!res)
 		res = &dummy;
 	memset(res, 0, sizeof(*res));

@@ -46,6 +46,10 @@ struct wc_import_options {
 	 * the caller).  For sanitizer and fuzzing runs of the decoding
 	 * code, which a child would hide; WC_SANDBOX=0 sets it. */
 	int in_process;
+	/* trace.dat: 1 = one decoding child even on a machine with several
+	 * CPUs (tests; WC_SANDBOX=1 sets it); 0 = two where there are two
+	 * CPUs. */
+	int one_child;
 };
 
 struct wc_importer {

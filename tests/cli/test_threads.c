@@ -12,9 +12,10 @@
  * trace.dat with several buffers.
  *
  * The same check holds between a trace.dat read by the sandbox's two
- * forked children (their events merged here) and one read in process
- * (WC_SANDBOX=0): stacks, zstd sections, several buffers, --buffer,
- * ring-buffer overruns, lost events and hostile names.
+ * forked children (their events merged here), by one child
+ * (WC_SANDBOX=1) and in process (WC_SANDBOX=0): stacks, zstd sections,
+ * several buffers, --buffer, ring-buffer overruns, lost events and
+ * hostile names.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -161,9 +162,11 @@ static void same_both_ways(const char *sample, const char *file)
 	same_both_ways_with(sample, file, "WC_THREADS", "1", "2", NULL);
 }
 
-/* Sandboxed (two children) and in-process trace.dat imports agree. */
+/* Two children, one child and in-process trace.dat imports agree. */
 static void same_sandboxed(const char *sample, const char *arg)
 {
+	same_both_ways_with(sample, "capture.trace.dat", "WC_SANDBOX", "2",
+			    "0", arg);
 	same_both_ways_with(sample, "capture.trace.dat", "WC_SANDBOX", "1",
 			    "0", arg);
 }
@@ -249,7 +252,7 @@ static void same_refusal(const char *name, const char *needle)
 	for (int k = 0; k < 2; k++) {
 		struct wc_run r;
 
-		setenv("WC_SANDBOX", k ? "0" : "1", 1);
+		setenv("WC_SANDBOX", k ? "0" : "2", 1);
 		cr_assert_eq(wc_run(&r, NULL, "import", cap, "-o", out, "--force",
 				    "--no-analyze", NULL), 0);
 		unsetenv("WC_SANDBOX");
