@@ -159,6 +159,12 @@ struct tdat_stream {
 	int qhead, qlen;
 	uint64_t prev_ts;		/* ts of the previous record */
 	int have_prev;
+	/* a record that does not decode stops the stream, but its events
+	 * read before it are delivered first: the error is raised where a
+	 * stream reading one record at a time would raise it, whatever the
+	 * read-ahead (sandbox children always read ahead) */
+	int failed;			/* the error's code, 0 = none */
+	struct wc_error *ferr;		/* its message (malloc'd) */
 };
 
 /* Per-tid state for thread names. */
@@ -546,8 +552,10 @@ static void tdat_close(void *state)
 		return;
 	tdat_sandbox_free(st->sb);
 	tdat_layout_free(&st->layout);
-	for (i = 0; i < st->nstreams; i++)
+	for (i = 0; i < st->nstreams; i++) {
 		free(st->streams[i].q);
+		free(st->streams[i].ferr);
+	}
 	free(st->streams);
 	free(st->heap);
 	for (i = 1; i < st->nbufs; i++)
@@ -1346,11 +1354,27 @@ static int stream_fill(struct tdat_state *st, struct tdat_stream *s,
 	while (!(s->qlen > 0 && q_front(s)->resolved)) {
 		int rc;
 
+		if (s->failed) {
+			if (s->qlen > 0) {
+				q_front(s)->resolved = 1;
+				break;
+			}
+			*err = *s->ferr;
+			return s->failed;
+		}
 		if (s->qlen == PEND_MAX) {
 			q_front(s)->resolved = 1;
 			break;
 		}
 		rc = stream_read_one(st, s, sink, err);
+		if (rc == -WC_EFORMAT && s->qlen > 0 &&
+		    (s->ferr = malloc(sizeof(*s->ferr))) != NULL) {
+			/* raised once the events before it are out */
+			*s->ferr = *err;
+			wc_error_clear(err);
+			s->failed = rc;
+			continue;
+		}
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
@@ -1532,6 +1556,7 @@ enum ship_kind {
 	SHIP_LOST,
 	SHIP_CUT,
 	SHIP_END,
+	SHIP_ERROR,
 };
 
 #define SHIP_STRINGS 3		/* string fields of an event, at most */
@@ -1574,6 +1599,14 @@ struct ship_cut {
 	uint32_t kind;
 	uint32_t pad;
 	uint64_t cut_ts;
+};
+
+/* Why the child stopped (a decoding error, ...): the parent reports it
+ * as its own, with the child's words. */
+struct ship_error {
+	uint32_t kind;
+	int32_t code;		/* enum wc_errcode */
+	char msg[sizeof(((struct wc_error *)0)->msg)];
 };
 
 struct ship_end {
@@ -1708,6 +1741,20 @@ static int ship_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
  * messages, then SHIP_END.  The child owns a copy of ST; nothing is
  * cleaned up (it _exit()s).
  */
+/* Child: sends why it stops (ERR), so the parent can say it; returns 4. */
+static int ship_error(struct tdat_sandbox_out *out, const struct wc_error *err)
+{
+	struct ship_error *m = tdat_sandbox_msg(out, sizeof(*m));
+
+	memset(m, 0, sizeof(*m));
+	m->kind = SHIP_ERROR;
+	m->code = err->code ? err->code : WC_EFORMAT;
+	memcpy(m->msg, err->msg, sizeof(m->msg));
+	m->msg[sizeof(m->msg) - 1] = '\0';
+	tdat_sandbox_flush(out);
+	return 4;
+}
+
 static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 			      struct tdat_sandbox_out *out)
 {
@@ -1725,7 +1772,7 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	st->layout.data_error = 0;	/* report the damage of its share */
 	if (tdat_check_regions(fd, st->file_size, st->path, &st->layout, part,
 			       nparts, &cerr))
-		return 4;
+		return ship_error(out, &cerr);
 	ck = tdat_sandbox_msg(out, sizeof(*ck));
 	memset(ck, 0, sizeof(*ck));
 	ck->kind = SHIP_CHECKED;
@@ -1749,7 +1796,7 @@ static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 	if (select_buffers(st, &cerr) || setup_streams(st, &sink, &cerr) ||
 	    deliver_events(st, &sink, &cerr) ||
 	    count_events(st, part, nparts, 1, &cerr))
-		return 4;
+		return ship_error(out, &cerr);
 	end = tdat_sandbox_msg(out, sizeof(*end));
 	memset(end, 0, sizeof(*end));
 	end->kind = SHIP_END;
@@ -1783,6 +1830,25 @@ static void take_damage(struct tdat_state *st, const struct ship_checked *m)
 	l->data_error_msg[sizeof(l->data_error_msg) - 1] = '\0';
 }
 
+/*
+ * A child's SHIP_ERROR message M (LEN bytes) as the import's error: the
+ * error the in-process import would have given (a decoding error names
+ * the record), not a generic "corrupt".
+ */
+static int child_error(struct tdat_state *st, const void *m, size_t len,
+		       struct wc_error *err)
+{
+	struct ship_error e;
+
+	if (len != sizeof(e))
+		return tdat_sandbox_corrupt(st->sb, err, "bad error report");
+	memcpy(&e, m, sizeof(e));
+	e.msg[sizeof(e.msg) - 1] = '\0';
+	if (e.code <= 0 || e.code >= WC_E_COUNT)
+		e.code = WC_EFORMAT;
+	return wc_err(err, e.code, st->path, "%s", e.msg);
+}
+
 /* The next message of child K, which must be of KIND and LEN bytes. */
 static int expect_msg(struct tdat_state *st, int k, uint32_t kind, size_t len,
 		      const void **msg, struct wc_error *err)
@@ -1795,6 +1861,8 @@ static int expect_msg(struct tdat_state *st, int k, uint32_t kind, size_t len,
 		return rc;
 	if (rc > 0)
 		memcpy(&is, *msg, sizeof(is));
+	if (rc > 0 && is == SHIP_ERROR)
+		return child_error(st, *msg, got, err);
 	if (rc == 0 || got != len || is != kind)
 		return tdat_sandbox_corrupt(st->sb, err, kind == SHIP_CHECKED ?
 					    "no check report" : "no open report");
@@ -1995,6 +2063,8 @@ static int rx_advance(struct tdat_state *st, struct ship_rx *rx,
 			if (!st->cut || c.cut_ts < st->cut_ts)
 				st->cut_ts = c.cut_ts;
 			st->cut = 1;
+		} else if (kind == SHIP_ERROR) {
+			return child_error(st, m, len, err);
 		} else if (kind == SHIP_END && len == sizeof(struct ship_end)) {
 			memcpy(&rx->end, m, sizeof(rx->end));
 			if (rx->end.nbufs != st->nbufs)

@@ -240,7 +240,10 @@ Test(sandbox, trace_dat_hostile_names)
  * count that cannot fit (libtracecmd allocated 2^27 chunks when the
  * check came after the read), and the same damage on CPU 0 of a file
  * whose CPU 1 data also runs past its end (the truncation, found first
- * by the structural walk, must not hide the earlier damage).
+ * by the structural walk, must not hide the earlier damage).  And a
+ * record that does not decode, on each of two CPUs: the one a
+ * time-ordered read meets first is reported, although the children read
+ * ahead (the child's own message is passed on, not "corrupt").
  */
 static void same_refusal(const char *name, const char *needle)
 {
@@ -278,4 +281,7 @@ Test(sandbox, damaged_data_refused_with_the_same_message)
 	same_refusal("damaged-chunk-before-truncated-cpu",
 		     "CPU 0 of buffer \"inst\" at byte 16384: 171260138 chunks "
 		     "cannot fit in 183 bytes");
+	same_refusal("undecodable-records-on-two-cpus",
+		     "unknown event id 25963 (buffer \"inst\" CPU 1, record at "
+		     "data offset 8488");
 }
