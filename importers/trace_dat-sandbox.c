@@ -43,11 +43,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "waitchain/util.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SB_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define SB_SANITIZED 1
+#endif
+#endif
+#ifndef SB_SANITIZED
+#define SB_SANITIZED 0
+#endif
 
 #define CHUNK (256 * 1024)		/* bytes of one chunk of the ring */
 #define NCHUNK 8			/* chunks in a child's ring */
@@ -211,6 +224,15 @@ static int spawn(struct tdat_sandbox *sb, int part, int fd)
 			dup2(null, STDERR_FILENO);
 		}
 		alarm(sb->cfg.timeout);
+		if (sb->cfg.mem_limit && !SB_SANITIZED) {
+			/* a corrupt count makes libtracecmd allocate tens of
+			 * GiB before it fails: let the allocation fail here,
+			 * not the machine */
+			struct rlimit lim = { sb->cfg.mem_limit,
+					      sb->cfg.mem_limit };
+
+			setrlimit(RLIMIT_AS, &lim);
+		}
 		rc = sb->cfg.child_main(sb->cfg.ctx, fd, part, sb->nparts, &out);
 		if (rc)
 			_exit(rc == TDAT_SANDBOX_OPEN_FAILED ?

@@ -1886,6 +1886,10 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 			   : 120 + (unsigned)(st->file_size >> 23),
 		.interrupted = st->opt.interrupted,
 		.one_child = st->opt.one_child,
+		/* libtracecmd maps the file's CPU data and keeps a few
+		 * decompressed chunks: twice the file plus 1 GiB is plenty */
+		.mem_limit = (1ull << 30) + (st->file_size < (1ull << 40) ?
+					     2 * st->file_size : (1ull << 41)),
 		.data_error = st->layout.data_error,
 		.data_error_msg = st->layout.data_error_msg,
 		.version = st->layout.version,

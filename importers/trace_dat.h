@@ -124,6 +124,9 @@ struct tdat_sandbox_cfg {
 	const char *path;	/* for messages */
 	unsigned timeout;	/* seconds a child may take (alarm) */
 	int one_child;		/* one child even with several CPUs */
+	/* address space a child may use (RLIMIT_AS), 0 = no limit; not
+	 * applied in sanitizer builds (their shadow memory needs more) */
+	uint64_t mem_limit;
 	volatile int *interrupted;	/* the user's interrupt flag, or NULL */
 	/* for the message of a child that cannot open the file */
 	int data_error;		/* tdat_layout.data_error */

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,13 +84,15 @@ static int child_then(void *ctx, int fd, int part, int nparts,
 	return 0;
 }
 
-static struct tdat_sandbox *start(int (*main_fn)(void *, int, int, int,
-						 struct tdat_sandbox_out *),
-				  void *ctx, unsigned timeout,
-				  volatile int *interrupted, struct wc_error *err)
+static struct tdat_sandbox *start_limited(int (*main_fn)(void *, int, int, int,
+							 struct tdat_sandbox_out *),
+					  void *ctx, unsigned timeout,
+					  volatile int *interrupted,
+					  uint64_t mem_limit, struct wc_error *err)
 {
 	struct tdat_sandbox_cfg cfg = {
 		.path = "case.trace.dat", .timeout = timeout,
+		.mem_limit = mem_limit,
 		.interrupted = interrupted, .version = 6, .compression = "none",
 		.child_main = main_fn, .ctx = ctx,
 	};
@@ -101,6 +104,14 @@ static struct tdat_sandbox *start(int (*main_fn)(void *, int, int, int,
 	close(fd);
 	cr_assert_not_null(sb, "fork() and /proc work here");
 	return sb;
+}
+
+static struct tdat_sandbox *start(int (*main_fn)(void *, int, int, int,
+						 struct tdat_sandbox_out *),
+				  void *ctx, unsigned timeout,
+				  volatile int *interrupted, struct wc_error *err)
+{
+	return start_limited(main_fn, ctx, timeout, interrupted, 0, err);
 }
 
 Test(trace_dat_sandbox, every_message_in_order_through_the_ring)
@@ -218,4 +229,54 @@ Test(trace_dat_sandbox, interrupt_stops_the_wait, .timeout = 30)
 
 	cr_assert_eq(read_until_error(sb, &err, &n), -WC_EINTERRUPTED);
 	tdat_sandbox_free(sb);	/* kills the looping child */
+}
+
+/* A child asking for 2 GiB: only succeeds without a 1 GiB address-space cap. */
+static int child_greedy(void *ctx, int fd, int part, int nparts,
+			struct tdat_sandbox_out *out)
+{
+	volatile char *p = malloc((size_t)2 << 30);
+
+	(void)ctx;
+	(void)fd;
+	(void)part;
+	(void)nparts;
+	(void)out;
+	if (!p)
+		return 1;
+	p[0] = 1;	/* overcommit: one page */
+	return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+/* mem_limit caps a child's address space: a corrupt count that makes
+ * libtracecmd allocate tens of GiB fails in the child (a fuzzer input
+ * took 19 GiB and 49 s before the cap; 0.01 s after). */
+Test(trace_dat_sandbox, memory_cap_fails_huge_allocations)
+{
+#ifdef UNDER_SANITIZER
+	cr_skip_test("no address-space cap under a sanitizer (its shadow memory)");
+#else
+	struct wc_error err = WC_ERROR_INIT;
+	struct tdat_sandbox *sb = start_limited(child_greedy, NULL, 60, NULL,
+						(uint64_t)1 << 30, &err);
+	uint32_t n;
+
+	cr_assert_eq(read_until_error(sb, &err, &n), -WC_EFORMAT,
+		     "the child's malloc failed: %s", err.msg);
+	cr_assert(strstr(err.msg, "exit status 4"), "%s", err.msg);
+	tdat_sandbox_free(sb);
+	/* and without the cap the same child ends well (overcommit) */
+	wc_error_clear(&err);
+	sb = start_limited(child_greedy, NULL, 60, NULL, 0, &err);
+	cr_assert_eq(read_until_error(sb, &err, &n), 0, "%s", err.msg);
+	tdat_sandbox_free(sb);
+#endif
 }
