@@ -231,6 +231,15 @@ Test(trace_dat_sandbox, interrupt_stops_the_wait, .timeout = 30)
 	tdat_sandbox_free(sb);	/* kills the looping child */
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+#ifndef UNDER_SANITIZER
 /* A child asking for 2 GiB: only succeeds without a 1 GiB address-space cap. */
 static int child_greedy(void *ctx, int fd, int part, int nparts,
 			struct tdat_sandbox_out *out)
@@ -247,13 +256,6 @@ static int child_greedy(void *ctx, int fd, int part, int nparts,
 	p[0] = 1;	/* overcommit: one page */
 	return 0;
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
 #endif
 
 /* mem_limit caps a child's address space: a corrupt count that makes
