@@ -605,8 +605,9 @@ int tdat_check_regions(int fd, uint64_t size, const char *path,
 
 	assert(nparts >= 1 && part >= 0 && part < nparts);
 	mine.data_error = 0;
-	for (int i = part; i < l->nregions && !rc && !mine.data_error;
-	     i += nparts) {
+	/* regions after a problem L already holds cannot come first */
+	for (int i = part; i < l->nregions && !rc && !mine.data_error &&
+	     (!l->data_error || i < l->data_error_region); i += nparts) {
 		const struct tdat_region *r = &l->regions[i];
 		const char *bname = l->buf[r->buf].name;
 

@@ -68,7 +68,6 @@
 struct sb_child {
 	pid_t pid;		/* -1: none, or reaped */
 	int fd;			/* parent's end of its socket, -1 at its end */
-	int ended;		/* reaped with a good verdict */
 	unsigned char *ring;	/* NCHUNK * CHUNK bytes, shared */
 	unsigned char *buf;	/* CHUNK bytes: private copy of a chunk */
 	size_t rd, wr;		/* unconsumed messages are buf[rd, wr) */
@@ -410,10 +409,7 @@ static int child_gone(struct tdat_sandbox *sb, int k, struct wc_error *err)
 		;
 	c->pid = -1;
 	rc = verdict(sb, status, 0, err);
-	if (rc)
-		return fail(sb, rc);
-	c->ended = 1;
-	return 0;
+	return rc ? fail(sb, rc) : 0;
 }
 
 /*

@@ -772,13 +772,8 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 	if (st->layout.data_error && !st->opt.salvage) {
 		/* refused: the CPU data listed before the damage may hold an
 		 * earlier problem, which a whole walk reports first */
-		int nr = st->layout.nregions;
-
-		if (st->layout.data_error_region < nr)
-			st->layout.nregions = st->layout.data_error_region;
 		rc = tdat_check_regions(in->fd, st->file_size, st->path,
 					&st->layout, 0, 1, err);
-		st->layout.nregions = nr;
 		if (!rc)
 			rc = refuse_damaged(st, err);
 		goto fail;
@@ -1433,6 +1428,36 @@ static int setup_streams(struct tdat_state *st, const struct wc_sink *sink,
 	return 0;
 }
 
+/*
+ * Hands EV to the sink after the thread-name bookkeeping (in a sandbox
+ * child: sends it, as stream S's, to the importer instead) and counts
+ * it; every POLL_EVERY events, checks the interrupt and reports progress
+ * (bytes estimated from the counts once they are known).
+ */
+static int deliver_one(struct tdat_state *st, const struct wc_sink *sink,
+		       const struct tdat_stream *s, const struct wc_event *ev,
+		       struct wc_error *err)
+{
+	int rc = 0;
+
+	if (st->out)
+		ship_event(st, s, ev);
+	else if (!(rc = note_event_threads(st, sink, ev, err)) && sink->event)
+		rc = sink->event(sink->ctx, ev, err);
+	if (rc)
+		return rc;
+	st->type_count[ev->type]++;
+	if (++st->delivered % POLL_EVERY)
+		return 0;
+	if ((rc = check_interrupt(st, err)))
+		return rc;
+	if (st->opt.progress)
+		st->opt.progress(st->opt.progress_ctx, st->total_events ?
+				 st->file_size * st->delivered /
+				 st->total_events : 0, st->delivered);
+	return 0;
+}
+
 /* Delivers the merged events of every imported buffer. */
 static int deliver_events(struct tdat_state *st, const struct wc_sink *sink,
 			  struct wc_error *err)
@@ -1445,28 +1470,10 @@ static int deliver_events(struct tdat_state *st, const struct wc_sink *sink,
 
 		if (st->cut && p->ev.ts > st->cut_ts)
 			break;	/* salvage: the rest is not known complete */
-		if (st->out) {
-			ship_event(st, s, &p->ev);
-		} else {
-			rc = note_event_threads(st, sink, &p->ev, err);
-			if (!rc && sink->event)
-				rc = sink->event(sink->ctx, &p->ev, err);
-			if (rc)
-				return rc;
-		}
-		st->type_count[p->ev.type]++;
-		st->delivered++;
+		if ((rc = deliver_one(st, sink, s, &p->ev, err)))
+			return rc;
 		s->qhead = (s->qhead + 1) % PEND_MAX;
 		s->qlen--;
-		if (!(st->delivered % POLL_EVERY)) {
-			if ((rc = check_interrupt(st, err)))
-				return rc;
-			if (st->opt.progress && st->total_events)
-				st->opt.progress(st->opt.progress_ctx,
-						 st->file_size * st->delivered /
-						 st->total_events,
-						 st->delivered);
-		}
 		rc = stream_fill(st, s, sink, err);
 		if (rc < 0)
 			return rc;
@@ -1539,11 +1546,12 @@ static void set_total(struct tdat_state *st)
 }
 
 /* ---- sandbox children and their messages ---------------------------------
- * With a sandbox (trace_dat-sandbox.c), each child opens the file, sends
- * SHIP_OPENED, then runs the same streams and merge as the in-process
- * import over its share of the CPUs (CPU % nparts == part), sending every
- * event, loss report and salvage cut in its own time order, then
- * SHIP_END with its counts.  The parent merges the children's sequences
+ * With a sandbox (trace_dat-sandbox.c), each child checks its share of
+ * the CPU data for damage (SHIP_CHECKED), opens the file (SHIP_OPENED),
+ * then runs the same streams and merge as the in-process import over its
+ * share of the CPUs (CPU % nparts == part), sending every event, loss
+ * report and salvage cut in its own time order, then SHIP_END with its
+ * counts (or SHIP_ERROR, why it stopped).  The parent merges the children's sequences
  * by (ts, stream order), the order a single process delivers in, and
  * does the thread-name bookkeeping and the sink calls.  Every message is
  * checked: a child runs the libraries on hostile input.
@@ -1733,14 +1741,6 @@ static int ship_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
 	return 0;
 }
 
-/*
- * A sandbox child's work: checks the data of its share of the CPUs for
- * damage (SHIP_CHECKED) before libtracecmd may read it, then (unless
- * damage ends a strict import there) opens the file on FD as the
- * importer does (SHIP_OPENED), delivers the events of its CPUs as
- * messages, then SHIP_END.  The child owns a copy of ST; nothing is
- * cleaned up (it _exit()s).
- */
 /* Child: sends why it stops (ERR), so the parent can say it; returns 4. */
 static int ship_error(struct tdat_sandbox_out *out, const struct wc_error *err)
 {
@@ -1755,6 +1755,14 @@ static int ship_error(struct tdat_sandbox_out *out, const struct wc_error *err)
 	return 4;
 }
 
+/*
+ * A sandbox child's work: checks the data of its share of the CPUs for
+ * damage (SHIP_CHECKED) before libtracecmd may read it, then (unless
+ * damage ends a strict import there) opens the file on FD as the
+ * importer does (SHIP_OPENED), delivers the events of its CPUs as
+ * messages, then SHIP_END.  The child owns a copy of ST; nothing is
+ * cleaned up (it _exit()s).
+ */
 static int sandbox_child_main(void *ctx, int fd, int part, int nparts,
 			      struct tdat_sandbox_out *out)
 {
@@ -1822,7 +1830,7 @@ static void take_damage(struct tdat_state *st, const struct ship_checked *m)
 	if (!m->data_error || (l->data_error &&
 			       m->data_error_region >= l->data_error_region))
 		return;
-	l->data_error = m->data_error > 0 && m->data_error < 1000 ?
+	l->data_error = m->data_error > 0 && m->data_error < WC_E_COUNT ?
 			m->data_error : WC_EFORMAT;
 	l->data_error_region = m->data_error_region;
 	l->data_error_at = m->data_error_at;
@@ -2113,21 +2121,8 @@ static int merge_children(struct tdat_state *st, const struct wc_sink *sink,
 				r = &rx[k];
 		if (!r || (st->cut && r->ev.ts > st->cut_ts))
 			break;	/* salvage: the rest is not known complete */
-		rc = note_event_threads(st, sink, &r->ev, err);
-		if (!rc && sink->event)
-			rc = sink->event(sink->ctx, &r->ev, err);
-		if (rc)
-			return rc;
-		st->type_count[r->ev.type]++;
-		st->delivered++;
-		if (!(st->delivered % POLL_EVERY)) {
-			if ((rc = check_interrupt(st, err)))
-				return rc;
-			if (st->opt.progress)
-				st->opt.progress(st->opt.progress_ctx, 0,
-						 st->delivered);
-		}
-		if ((rc = rx_advance(st, r, sink, 0, err)))
+		if ((rc = deliver_one(st, sink, NULL, &r->ev, err)) ||
+		    (rc = rx_advance(st, r, sink, 0, err)))
 			return rc;
 	}
 	for (int k = 0; k < nparts; k++)
@@ -2169,7 +2164,6 @@ static int buffer_counts(struct tdat_state *st, const struct wc_sink *sink,
 			st->bufs[i].imported = st->bufs[i].nevents > 0;
 		rc = deliver_buffer(st, sink, &st->bufs[i], err);
 	}
-	set_total(st);
 	return rc;
 }
 

@@ -15,8 +15,8 @@
 #ifndef WAITCHAIN_TRACE_DAT_H
 #define WAITCHAIN_TRACE_DAT_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "waitchain/error.h"
 
@@ -96,7 +96,8 @@ int tdat_check(int fd, uint64_t size, const char *path, struct tdat_layout *l,
  * other): every ring-buffer page header of uncompressed data, every
  * chunk of compressed data decompressed.  The first problem found (in
  * region order) goes into L's data_error fields, unless L already holds
- * one that comes first.  Returns 0 or a negative code (I/O, memory).
+ * one that comes first (regions after that one are not read).  Returns 0
+ * or a negative code (I/O, memory).
  */
 int tdat_check_regions(int fd, uint64_t size, const char *path,
 		       struct tdat_layout *l, int part, int nparts,
@@ -118,7 +119,7 @@ void tdat_layout_free(struct tdat_layout *l);
 #define TDAT_SANDBOX_MSG_MAX (32 * 1024)
 
 struct tdat_sandbox;		/* the parent's side */
-struct tdat_sandbox_out;	/* a child's side: its buffered pipe */
+struct tdat_sandbox_out;	/* a child's side: its socket and ring */
 
 struct tdat_sandbox_cfg {
 	const char *path;	/* for messages */
@@ -146,8 +147,8 @@ struct tdat_sandbox_cfg {
 
 /*
  * Forks the children (two on a machine with more than one CPU, else
- * one) on the file open on FD.  *SB is NULL when fork(), pipe() or /proc
- * are unavailable: the caller then reads in process, unprotected.
+ * one) on the file open on FD.  *SB is NULL when fork(), socketpair() or
+ * /proc are unavailable: the caller then reads in process.
  */
 int tdat_sandbox_start(struct tdat_sandbox **sb,
 		       const struct tdat_sandbox_cfg *cfg, int fd,
