@@ -35,23 +35,31 @@ static char *insert_sql(const struct abatch *b, int nrows)
 	return sql.data;	/* NULL when out of memory */
 }
 
-int abatch_open(struct actx *c, struct abatch *b, const char *table,
-		const char *cols, int ncols)
+int abatch_new(struct actx *c, struct abatch **out, const char *table,
+	       const char *cols, int ncols)
 {
+	struct abatch *b;
 	char *sql;
 	int rc;
 
 	assert(ncols > 0 && ncols <= ABATCH_MAX_COLS);
-	memset(b, 0, sizeof(*b));
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
 	b->table = table;
 	b->cols = cols;
 	b->ncols = ncols;
 	sql = insert_sql(b, ABATCH_ROWS);
-	if (!sql)
-		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-	rc = wc_db_prepare(c->db, c->path, sql, &b->full, c->err);
+	rc = sql ? wc_db_prepare(c->db, c->path, sql, &b->full, c->err) :
+		   wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
 	free(sql);
-	return rc;
+	if (rc) {
+		abatch_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
 }
 
 /* Binds the first NROWS buffered rows to ST, from parameter 1 on. */
@@ -106,8 +114,10 @@ int abatch_flush(struct actx *c, struct abatch *b)
 	return rc;
 }
 
-void abatch_close(struct abatch *b)
+void abatch_free(struct abatch *b)
 {
+	if (!b)
+		return;
 	sqlite3_finalize(b->full);
-	b->full = NULL;
+	free(b);
 }

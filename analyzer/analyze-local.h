@@ -311,9 +311,10 @@ struct abatch {
 	struct abatch_val v[ABATCH_ROWS][ABATCH_MAX_COLS];
 };
 
-/* Prepares B for TABLE(COLS), NCOLS columns (literals).  0 or an error. */
-int abatch_open(struct actx *c, struct abatch *b, const char *table,
-		const char *cols, int ncols);
+/* *OUT: a batch for TABLE(COLS), NCOLS columns (literals).  0 or an
+ * error (*OUT NULL). */
+int abatch_new(struct actx *c, struct abatch **out, const char *table,
+	       const char *cols, int ncols);
 /* Column COL (1-based) of the row being built: an integer, NULL, an
  * integer or NULL, a literal text. */
 static inline void abatch_int(struct abatch *b, int col, int64_t v)
@@ -336,8 +337,8 @@ static inline void abatch_text(struct abatch *b, int col, const char *s)
 int abatch_row(struct actx *c, struct abatch *b);
 /* Inserts the rows still buffered (before anything reads the table). */
 int abatch_flush(struct actx *c, struct abatch *b);
-/* Finalizes (rows still buffered are dropped: flush first). */
-void abatch_close(struct abatch *b);
+/* Frees B (NULL is fine); rows still buffered are dropped: flush first. */
+void abatch_free(struct abatch *b);
 
 /* timeline.c: pass 1.  0 or a negative code. */
 int timeline_run(struct actx *c);

@@ -703,12 +703,8 @@ static int capture_warnings(struct actx *c)
 
 static void actx_free(struct actx *c)
 {
-	if (c->b_state)
-		abatch_close(c->b_state);
-	if (c->b_holder)
-		abatch_close(c->b_holder);
-	free(c->b_state);
-	free(c->b_holder);
+	abatch_free(c->b_state);
+	abatch_free(c->b_holder);
 	sqlite3_finalize(c->ins_block);
 	sqlite3_finalize(c->ins_lw);
 	sqlite3_finalize(c->ins_vswitch);

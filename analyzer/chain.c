@@ -452,11 +452,6 @@ int chains_run(struct actx *c)
 	memset(&q, 0, sizeof(q));
 	q.c = c;
 	q.bc = malloc(BLOCK_CACHE * sizeof(*q.bc));
-	q.ins = calloc(1, sizeof(*q.ins));
-	if (!q.ins) {
-		free(q.bc);
-		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-	}
 	for (size_t k = 0; q.bc && k < BLOCK_CACHE; k++)
 		q.bc[k].block = -1;
 	if ((rc = wc_db_prepare(c->db, c->path,
@@ -475,7 +470,7 @@ int chains_run(struct actx *c)
 				" FROM block b LEFT JOIN futex_object f ON"
 				" f.uaddr = b.futex_uaddr AND f.pid IS b.futex_pid"
 				" WHERE b.id = ?1", &q.q_block, c->err)) ||
-	    (rc = abatch_open(c, q.ins, "chain", "id, block_id, parent_id, "
+	    (rc = abatch_new(c, &q.ins, "chain", "id, block_id, parent_id, "
 			      "depth, tid, utid, from_ns, to_ns, state, "
 			      "futex_uaddr, futex_pid, sub_block_id, parent_tid, "
 			      "preempted_by, cpu, uncertain", 16)) ||
@@ -519,9 +514,7 @@ out:
 	sqlite3_finalize(q.q_holders);
 	sqlite3_finalize(q.q_states);
 	sqlite3_finalize(q.q_block);
-	if (q.ins)
-		abatch_close(q.ins);
-	free(q.ins);
+	abatch_free(q.ins);
 	for (size_t k = 0; k < STATE_CACHE; k++)
 		free(q.sc[k].rows);
 	free(q.bc);

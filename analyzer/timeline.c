@@ -1227,16 +1227,10 @@ int timeline_run(struct actx *c)
 	int rc = 0;
 
 	memset(cur, 0, sizeof(cur));
-	c->b_state = calloc(1, sizeof(*c->b_state));
-	c->b_holder = calloc(1, sizeof(*c->b_holder));
-	if (!c->b_state || !c->b_holder) {
-		rc = wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-		goto out;
-	}
-	if ((rc = abatch_open(c, c->b_state, "thread_state", "utid, tid, "
+	if ((rc = abatch_new(c, &c->b_state, "thread_state", "utid, tid, "
 			      "start_ns, end_ns, state, cpu, runnable_reason, "
 			      "preempted_by, block_id, uncertain", 10)) ||
-	    (rc = abatch_open(c, c->b_holder, "block_holder", "block_id, seq, "
+	    (rc = abatch_new(c, &c->b_holder, "block_holder", "block_id, seq, "
 			      "holder_tid, holder_utid, from_ns, to_ns, "
 			      "release_futex_id, is_waker, certainty", 9)) ||
 	    (rc = wc_db_prepare(c->db, c->path, ins_block_sql, &c->ins_block, c->err)) ||
