@@ -1,27 +1,30 @@
 /*
  * analyze-local.h - internals shared by the analyzer's files.
  *
- * The analysis runs in four steps over one read-write database, inside
+ * The analysis runs in three steps over one read-write database, inside
  * one transaction (analyze.c drives them):
  *
  *   1. prepass   (analyze.c)  threads + names -> struct athread array,
  *                             vCPU detection, process inference for
  *                             captures without tgids (union-find over
  *                             shared futex words, fork parentage);
- *   2. pass 1    (timeline.c) one k-way merge of the event tables by seq:
- *                             per-thread state machines write
+ *                (locks.c)    one scan of the futex calls: every word's
+ *                             kind, and an estimate of the global mutex;
+ *   2. pass 1    (timeline.c) one k-way merge of the event tables by seq
+ *                             (evsrc.c: native scans of the columnar
+ *                             tables): per-thread state machines append
  *                             thread_state, block, block_holder,
- *                             lock_wait, vcpu_switch, vcpu_slice and fill
- *                             the futex objects' statistics in memory;
- *   3. locks     (locks.c)    futex_object kinds, the global mutex per
- *                             vCPU process, set-based UPDATEs on the rows
- *                             of step 2 (on_global_lock, futex_global,
- *                             not_a_lock);
- *   4. chains    (chain.c)    holder chains by indexed look-ups on
- *                             thread_state / block / block_holder.
+ *                             lock_wait, vcpu_switch, vcpu_slice
+ *                             (awrite.c: columnar writers), and chain
+ *                             (chain.c) when a block ends, from each
+ *                             thread's recent past (history.c);
+ *   3. locks     (locks.c)    the exact global mutex per vCPU process
+ *                             (pass 1 again if the estimate was wrong),
+ *                             futex_object, global_lock.
  *
  * Memory is bounded by threads + distinct futex words + the holder list
- * of each wait call in progress, never by the number of events.
+ * of each wait call in progress + each thread's bounded history, never
+ * by the number of events.
  */
 #ifndef WC_ANALYZE_LOCAL_H
 #define WC_ANALYZE_LOCAL_H
@@ -101,7 +104,10 @@ struct fobj {
 	 * still holds it (used only to name the holder of sleeps still in
 	 * progress at the end of the capture) */
 	struct athread *owner_guess;
-	const char *kind;	/* 'mutex', 'condvar', 'other' (locks.c) */
+	const char *kind;	/* 'mutex', 'condvar', 'other' (locks_prepass) */
+	int is_root;		/* its blocks get holder chains (locks_prepass) */
+	uint64_t spec_vcpu_ns;	/* vCPU time inside wait calls on it (prepass) */
+	uint64_t spec_vcpu_callers;	/* vCPU threads that called a wait */
 	int is_global;
 };
 
@@ -126,9 +132,50 @@ struct holder_ent {
 	int is_waker;		/* its call woke the waiter */
 };
 
+/* One holder row of a block, as block_holder has it (chain input). */
+struct hrow {
+	int32_t tid;
+	int64_t utid;		/* 0 = unknown holder */
+	uint64_t from, to;
+	int exact;		/* certainty 'exact' */
+};
+
+/* A closed thread_state interval, as written (history.c). */
+struct hstate {
+	uint64_t start, end;
+	int64_t block_id;	/* -1 NULL */
+	int32_t cpu;		/* -1 NULL */
+	int32_t preempted_by;	/* -1 NULL */
+	uint8_t state;		/* enum tstate */
+	uint8_t woken;		/* runnable_reason 'woken' */
+	uint8_t uncertain;	/* the row's uncertain column */
+};
+
+/* A flushed futex block and its holder rows (history.c). */
+struct hblock {
+	int64_t id;
+	uint64_t end;
+	uint64_t uaddr;
+	int64_t pid;		/* -1 NULL */
+	int expand;		/* its word is not a condition variable */
+	struct hrow *h;		/* owned */
+	size_t nh;
+};
+
+/* A thread's recent past: rings of states and futex blocks. */
+struct hist {
+	struct hstate *s;
+	size_t scap, shead, sn;
+	uint64_t s_evicted_end;	/* states ending before this were dropped at the cap */
+	struct hblock *b;
+	size_t bcap, bhead, bn;
+	int64_t b_evicted_id;	/* blocks up to this id were dropped at the cap */
+};
+
 /* The block (sleep) a thread is in or just left, written when final. */
 struct ablock {
-	int64_t id;
+	int64_t id;		/* provisional (start order); block.id is given
+				 * when the row is written (block_flush) */
 	uint64_t start_ns, end_ns;
 	char state[16];		/* prev_state_str, '?' when started before the capture */
 	const char *reason;	/* 'futex', 'io', 'sleep', 'other' */
@@ -202,6 +249,17 @@ struct athread {
 
 	int has_blk;
 	struct ablock blk;
+	/* rows that name the pending block, written when it gets its id */
+	struct hstate *pend;	/* thread_state rows */
+	size_t npend, cappend;
+	int has_pvs;		/* a vcpu_switch row */
+	struct pvswitch {
+		uint64_t ts;
+		int64_t seq, stack_id;
+		const char *reason, *evidence;
+		char *state_str;	/* owned */
+	} pvs;
+	int64_t last_tmp, last_id;	/* the last block written: provisional, final id */
 
 	/* lock_wait group in progress */
 	int lw_open;
@@ -213,6 +271,8 @@ struct athread {
 
 	int has_uexit;
 	uint64_t last_uexit_ns;	/* last kvm_userspace_exit */
+
+	struct hist hist;	/* for chains (history.c) */
 };
 
 /* --- lost-event intervals ---------------------------------------------------- */
@@ -249,14 +309,31 @@ struct actx {
 	uint64_t nevents;
 	uint64_t total_events;
 
-	int64_t next_block_id, next_lw_id, next_chain_id;
+	int64_t next_block_id;	/* block.id: numbered when written */
+	int64_t next_tmp_block;	/* ablock.id: numbered when the sleep starts */
+	int64_t next_lw_id, next_chain_id;
 	uint8_t *cpu_seen;
 	size_t ncpu_seen;
 
 	/* counters for warnings */
 	uint64_t n_unknown_start, n_no_wakeup, n_fallback, n_deadlock;
 	uint64_t n_open_at_end, n_chain_rows, n_chain_blocks;
-	uint64_t n_blocks, n_futex_blocks;
+	uint64_t n_blocks, n_futex_blocks, n_state_rows;
+	uint64_t n_hist_evicted;	/* chain pieces whose history was dropped */
+
+	/* history.c: what chains may still ask for ends after the horizon */
+	uint64_t horizon;
+	uint64_t hist_states;	/* states held in all rings */
+	size_t hist_max_states;	/* per thread (hist_cap_from_env()) */
+	int pass1_runs;		/* 2 when the global mutex estimate was wrong */
+	int defer_chains;	/* end of capture: roots queued, not expanded */
+	struct hroot *deferred;
+	size_t ndeferred, capdeferred;
+	struct chainw *chain;	/* chain.c's writer state */
+
+	/* global mutexes imposed on pass 1 (a rerun after a wrong estimate) */
+	struct { int64_t pid; uint64_t uaddr; } *forced_globals;
+	size_t nforced;
 
 	struct wc_buf warnings;	/* one per line */
 	uint64_t phase_ns[4];	/* cumulative: prepass, pass 1, locks, chains */
@@ -264,11 +341,14 @@ struct actx {
 	struct amap evidence;	/* stack_id -> static evidence string */
 	sqlite3_stmt *q_frames;
 
-	/* pass 1 inserts (the two largest tables batched) */
-	struct abatch *b_state, *b_holder;
-	sqlite3_stmt *ins_block, *ins_lw;
-	sqlite3_stmt *ins_vswitch, *ins_vslice;
+	/* pass 1 writers (awrite.c) */
+	struct awriter *w_state, *w_holder, *w_block, *w_lw;
+	struct awriter *w_vswitch, *w_vslice;
 };
+
+/* Returned by locks_run() when pass 1 must run again (with
+ * c->forced_globals): not an error. */
+#define ACTX_RERUN 1
 
 /* Adds a line to analysis.warnings (printf-style). 0 or -WC_ENOMEM. */
 int actx_warn(struct actx *c, const char *fmt, ...)
@@ -292,59 +372,148 @@ static inline int bind_i64(sqlite3_stmt *st, int i, int64_t v, int is_null)
 /* Steps an INSERT/UPDATE once and resets it; 0 or -WC_EDB. */
 int actx_step_reset(struct actx *c, sqlite3_stmt *st, const char *what);
 
-/* --- multi-row INSERTs (abatch.c) ------------------------------------------ */
+/* --- appending rows to the analysis tables (awrite.c) ---------------------- */
 
-#define ABATCH_ROWS 256		/* rows per INSERT */
-#define ABATCH_MAX_COLS 16
+#define AWR_MAX_COLS 24
 
-struct abatch_val {
-	int type;		/* SQLITE_INTEGER, SQLITE_TEXT, 0 = NULL */
-	int64_t i;
-	const char *s;		/* a literal: outlives the batch */
-};
+struct wc_coltab_writer;
 
-struct abatch {
-	const char *table, *cols;	/* literals */
+struct awriter {
+	const char *table;		/* a literal */
 	int ncols;
-	int n;				/* rows buffered */
-	sqlite3_stmt *full;		/* INSERT of ABATCH_ROWS rows */
-	struct abatch_val v[ABATCH_ROWS][ABATCH_MAX_COLS];
+	int map[AWR_MAX_COLS];		/* list position -> table column */
+	struct wc_coltab_writer *w;
 };
 
-/* *OUT: a batch for TABLE(COLS), NCOLS columns (literals).  0 or an
- * error (*OUT NULL). */
-int abatch_new(struct actx *c, struct abatch **out, const char *table,
-	       const char *cols, int ncols);
-/* Column COL (1-based) of the row being built: an integer, NULL, an
- * integer or NULL, a literal text. */
-static inline void abatch_int(struct abatch *b, int col, int64_t v)
+/* *OUT: a writer of rows of the columnar TABLE setting the NCOLS
+ * comma-separated columns COLS (literals); a column left unset in a row
+ * is NULL (a hidden key gets the next number).  0 or an error. */
+int awr_new(struct actx *c, struct awriter **out, const char *table,
+	    const char *cols, int ncols);
+/* Column COL (1-based in COLS) of the row being built. */
+void awr_int(struct awriter *w, int col, int64_t v);
+static inline void awr_i64(struct awriter *w, int col, int64_t v, int is_null)
 {
-	b->v[b->n][col - 1].type = SQLITE_INTEGER;
-	b->v[b->n][col - 1].i = v;
+	if (!is_null)
+		awr_int(w, col, v);
 }
-static inline void abatch_i64(struct abatch *b, int col, int64_t v,
-			      int is_null)
+/* Text column COL (copied; NULL leaves it NULL).  0 or an error. */
+int awr_text(struct actx *c, struct awriter *w, int col, const char *s);
+/* Appends the row and starts the next one.  0 or an error. */
+int awr_row(struct actx *c, struct awriter *w);
+/* Writes the rows still in the open chunk (before anything reads the
+ * table).  0 or an error. */
+int awr_flush(struct actx *c, struct awriter *w);
+/* Frees W (NULL is fine); rows not flushed are dropped. */
+void awr_free(struct awriter *w);
+
+/* --- reading event tables (evsrc.c) ----------------------------------------- */
+
+#define EVSRC_MAX_COLS 16
+
+struct wc_coltab_scan;
+
+/* One table read row by row in key order: a native chunk scan of a
+ * columnar table, or an SQL query of an ordinary one.  Values are
+ * addressed by their position in the column list given to evsrc_open(). */
+struct evsrc {
+	const char *table;	/* a literal */
+	int ncols;
+	int has_row;		/* the current row is valid */
+	sqlite3_stmt *st;	/* ordinary table */
+	struct wc_coltab_scan *scan;	/* columnar table */
+	int map[EVSRC_MAX_COLS];	/* list position -> table column */
+	uint32_t n, row;	/* rows of the current chunk, current row */
+	const int64_t *v[EVSRC_MAX_COLS];
+	const uint8_t *nl[EVSRC_MAX_COLS];
+};
+
+/* Opens S on TABLE (a literal) for the columns COLS[0..NCOLS) (names, or
+ * SQL expressions for an ordinary table); no row is current until
+ * evsrc_next().  0 or an error. */
+int evsrc_open(struct actx *c, struct evsrc *s, const char *table,
+	       const char *const *cols, int ncols);
+/* Moves to the next row: s->has_row is 0 at the end.  0 or an error. */
+int evsrc_next(struct actx *c, struct evsrc *s);
+/* Value I of the current row: NULL?, integer (DEFLT when NULL), text
+ * (NULL when NULL; valid until the next evsrc_next()). */
+int evsrc_sql_null(const struct evsrc *s, int i);
+int64_t evsrc_sql_i64(const struct evsrc *s, int i, int64_t deflt);
+const char *evsrc_text(const struct evsrc *s, int i);
+static inline int evsrc_null(const struct evsrc *s, int i)
 {
-	b->v[b->n][col - 1].type = is_null ? 0 : SQLITE_INTEGER;
-	b->v[b->n][col - 1].i = v;
+	return s->scan ? s->nl[i][s->row] != 0 : evsrc_sql_null(s, i);
 }
-static inline void abatch_text(struct abatch *b, int col, const char *s)
+static inline int64_t evsrc_i64(const struct evsrc *s, int i, int64_t deflt)
 {
-	b->v[b->n][col - 1].type = s ? SQLITE_TEXT : 0;
-	b->v[b->n][col - 1].s = s;
+	if (s->scan)
+		return s->nl[i][s->row] ? deflt : s->v[i][s->row];
+	return evsrc_sql_i64(s, i, deflt);
 }
-/* Ends the row; inserts the batch when it is full.  0 or an error. */
-int abatch_row(struct actx *c, struct abatch *b);
-/* Inserts the rows still buffered (before anything reads the table). */
-int abatch_flush(struct actx *c, struct abatch *b);
-/* Frees B (NULL is fine); rows still buffered are dropped: flush first. */
-void abatch_free(struct abatch *b);
+/* Frees what S holds; S may be all zeroes. */
+void evsrc_close(struct evsrc *s);
+
+/* --- history (history.c) ----------------------------------------------------- */
+
+/* Appends a closed state of T (dropped when it ends before the horizon). */
+int hist_push_state(struct actx *c, struct athread *t, const struct hstate *e);
+/* Appends a flushed futex block of T, taking its holder rows (b->h is
+ * NULL after the call, whatever it returns). */
+int hist_push_block(struct actx *c, struct athread *t, struct hblock *b);
+/* T's pending block, provisional id TMP, started at SINCE, was written
+ * as block ID: the states that name it get the final id. */
+void hist_fix_block(struct athread *t, uint64_t since, int64_t tmp, int64_t id);
+/* Block ID of T when kept; NULL otherwise, with *EVICTED 1 when it was
+ * dropped at the cap (else it was no futex block, or never flushed). */
+const struct hblock *hist_block(const struct athread *t, int64_t id,
+				int *evicted);
+/* T's states overlapping [FROM, TO) in time order, the open one
+ * included, into *BUF (grown as needed; *CAP its size).  *EVICTED is 1
+ * when states after FROM were dropped at the cap.  0 or an error. */
+int hist_states(struct actx *c, const struct athread *t, uint64_t from,
+		uint64_t to, struct hstate **buf, size_t *cap, size_t *n,
+		int *evicted);
+/* States kept per thread at most (WAITCHAIN_CHAIN_HISTORY, 8 .. 2^24). */
+#define HIST_DEFAULT_STATES 16384
+size_t hist_cap_from_env(void);
+/* Moves the horizon to the start of the oldest block still waiting for
+ * its chain (or NOW). */
+void hist_set_horizon(struct actx *c, uint64_t now);
+/* Frees T's rings. */
+void hist_free(struct athread *t);
+
+/* timeline.c: the open interval of T as a history entry clipped at TO. */
+void hstate_of_open(const struct actx *c, const struct athread *t,
+		    uint64_t to, struct hstate *out);
+
+/* --- chains (chain.c) ------------------------------------------------------- */
+
+/* A root whose chain waits for the end of the capture. */
+struct hroot {
+	int64_t id;
+	int32_t tid;
+	uint64_t from, to;
+	struct hrow *h;		/* owned */
+	size_t nh;
+};
+
+/* Opens / flushes / frees the chain writer. */
+int chain_open(struct actx *c);
+int chain_flush(struct actx *c);
+void chain_close(struct actx *c);
+/* Writes the chain rows of root block ID of thread TID over [FROM, TO)
+ * with holder rows H[0..NH).  0 or an error. */
+int chain_root(struct actx *c, int64_t id, int32_t tid, uint64_t from,
+	       uint64_t to, const struct hrow *h, size_t nh);
 
 /* timeline.c: pass 1.  0 or a negative code. */
 int timeline_run(struct actx *c);
-/* locks.c: futex_object, global_lock, the UPDATEs depending on them. */
+/* locks.c, before pass 1: the call statistics of every futex word (one
+ * scan of the futex table), its kind and whether its blocks are chain
+ * roots.  0 or an error. */
+int locks_prepass(struct actx *c);
+/* locks.c, after pass 1: futex_object, global_lock, the UPDATEs
+ * depending on the global mutex. */
 int locks_run(struct actx *c);
-/* chain.c: the chain table. */
-int chains_run(struct actx *c);
 
 #endif /* WC_ANALYZE_LOCAL_H */

@@ -32,8 +32,8 @@
 #include <time.h>
 
 #include "analyze-local.h"
+#include "waitchain/coltab.h"
 #include "waitchain/db.h"
-#include "waitchain/embedded.h"
 
 #ifndef WC_VERSION
 #define WC_VERSION "unknown"
@@ -110,6 +110,7 @@ struct fobj *actx_fobj(struct actx *c, int64_t pid, uint64_t uaddr, int create)
 	o->pid = pid;
 	o->uaddr = uaddr;
 	o->kind = "other";
+	o->is_root = 1;
 	if (amap_put(&c->fobjs, (uint64_t)pid, uaddr, o)) {
 		free(o);
 		return NULL;
@@ -271,6 +272,7 @@ static int infer_pids(struct actx *c)
 	uint8_t *gmode = calloc(n, sizeof(*gmode));
 	struct amap first = { 0 };
 	sqlite3_stmt *st = NULL;
+	struct evsrc fx = { 0 };
 	int need = 0, rc;
 
 	if (!parent || !forker || !gpid || !gmode) {
@@ -294,29 +296,34 @@ static int infer_pids(struct actx *c)
 	if (rc)
 		goto out;
 
-	rc = wc_db_prepare(c->db, c->path,
-			   "SELECT tid, coalesce(enter_seq, exit_seq), uaddr, uaddr2,"
-			   " cmd, op FROM futex WHERE uaddr IS NOT NULL", &st, c->err);
+	{
+		static const char *const cols[] = { "tid", "enter_seq", "exit_seq",
+			"uaddr", "uaddr2", "cmd", "op" };
+
+		rc = evsrc_open(c, &fx, "futex", cols, (int)WC_ARRAY_SIZE(cols));
+	}
 	if (rc)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(st, 1);
-		struct athread *t = actx_thread_at(c, (int32_t)sqlite3_column_int64(st, 0),
-						   (uint64_t)seq);
-		int64_t op = sqlite3_column_int64(st, 5);
-		int cmd = (int)sqlite3_column_int64(st, 4);
+	while (!(rc = evsrc_next(c, &fx)) && fx.has_row) {
+		int64_t seq = evsrc_i64(&fx, evsrc_null(&fx, 1) ? 2 : 1, 0);
+		struct athread *t;
+		int64_t op = evsrc_i64(&fx, 6, 0);
+		int cmd = (int)evsrc_i64(&fx, 5, 0);
 		uint64_t addr[2];
 		int naddr = 1;
 
+		if (evsrc_null(&fx, 3))
+			continue;
+		t = actx_thread_at(c, (int32_t)evsrc_i64(&fx, 0, 0), (uint64_t)seq);
 		if (!t)
 			continue;
 		t->has_futex_ops = 1;
 		if (!(op & 128) && cmd != 0x70)
 			continue;	/* shared futexes may span processes */
-		addr[0] = (uint64_t)sqlite3_column_int64(st, 2);
+		addr[0] = (uint64_t)evsrc_i64(&fx, 3, 0);
 		if ((cmd == 3 || cmd == 4 || cmd == 5 || cmd == 12) &&
-		    sqlite3_column_type(st, 3) != SQLITE_NULL)
-			addr[naddr++] = (uint64_t)sqlite3_column_int64(st, 3);
+		    !evsrc_null(&fx, 4))
+			addr[naddr++] = (uint64_t)evsrc_i64(&fx, 4, 0);
 		for (int k = 0; k < naddr; k++) {
 			void *v = amap_get(&first, addr[k], 0);
 
@@ -329,12 +336,9 @@ static int infer_pids(struct actx *c)
 			}
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		rc = actx_dberr(c, "futex");
+	evsrc_close(&fx);
+	if (rc)
 		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 
 	rc = wc_db_prepare(c->db, c->path,
 			   "SELECT seq, parent_tid, child_tid FROM sched_process_fork",
@@ -431,6 +435,7 @@ static int infer_pids(struct actx *c)
 	rc = 0;
 out:
 	sqlite3_finalize(st);
+	evsrc_close(&fx);
 	amap_free(&first);
 	free(parent);
 	free(forker);
@@ -551,9 +556,14 @@ out:
 
 /* --- driver -------------------------------------------------------------------- */
 
+/* The analysis tables: ordinary ones, then the columnar ones (emptied
+ * with wc_coltab_clear(): the module refuses DELETE). */
 static const char *const analysis_tables[] = {
-	"analysis", "thread_state", "block", "lock_wait", "block_holder", "chain",
-	"vcpu", "futex_object", "global_lock", "vcpu_switch", "vcpu_slice",
+	"analysis", "vcpu", "futex_object", "global_lock",
+};
+static const char *const analysis_coltabs[] = {
+	"thread_state", "block", "lock_wait", "block_holder", "chain",
+	"vcpu_switch", "vcpu_slice",
 };
 
 static int set_key(struct actx *c, sqlite3_stmt *st, const char *key,
@@ -621,6 +631,8 @@ static int write_keys(struct actx *c, double seconds, double cpu_seconds)
 	KEYF("chain_rows", "%llu", (unsigned long long)c->n_chain_rows);
 	KEYF("chain_blocks", "%llu", (unsigned long long)c->n_chain_blocks);
 	KEYF("deadlocks", "%llu", (unsigned long long)c->n_deadlock);
+	KEYF("pass1_runs", "%d", c->pass1_runs);
+	KEYF("state_rows", "%llu", (unsigned long long)c->n_state_rows);
 #undef KEYF
 	sqlite3_finalize(st);
 	return rc;
@@ -638,28 +650,43 @@ static int exists(struct actx *c, const char *table, int *out)
 	return rc;
 }
 
+/* Rows of TABLE into *N: the chunk directory's counts for a columnar
+ * table (count(*) would decode every row), else count(*). */
+static int table_rows(struct actx *c, const char *table, int64_t *n)
+{
+	char sql[160];
+	int64_t col = 0;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_schema WHERE"
+		 " type = 'table' AND name = '%s__chunk'", table);
+	rc = wc_db_int(c->db, c->path, sql, 0, &col, c->err);
+	if (rc)
+		return rc;
+	if (col)
+		snprintf(sql, sizeof(sql), "SELECT coalesce(sum(n), 0) FROM \"%s__chunk\"",
+			 table);
+	else
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return wc_db_int(c->db, c->path, sql, 0, n, c->err);
+}
+
+/* c->total_events, for the progress line: every event table's rows,
+ * futex calls twice (enter and exit). */
 static int count_events(struct actx *c)
 {
 	static const char *const tables[] = {
 		"sched_switch", "sched_waking", "sched_wakeup", "sched_wakeup_new",
-		"sched_process_fork", "sched_process_exit", "kvm_event",
+		"sched_process_fork", "sched_process_exit", "kvm_event", "futex",
 	};
-	int64_t v;
+	int64_t v = 0;
 	int rc = 0;
 
 	c->total_events = 0;
 	for (size_t i = 0; !rc && i < WC_ARRAY_SIZE(tables); i++) {
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
-		rc = wc_db_int(c->db, c->path, sql, 0, &v, c->err);
-		c->total_events += (uint64_t)v;
+		rc = table_rows(c, tables[i], &v);
+		c->total_events += (uint64_t)v * (strcmp(tables[i], "futex") ? 1 : 2);
 	}
-	if (!rc)
-		rc = wc_db_int(c->db, c->path,
-			       "SELECT count(enter_seq) + count(exit_seq) FROM futex",
-			       0, &v, c->err);
-	c->total_events += (uint64_t)v;
 	return rc;
 }
 
@@ -690,6 +717,11 @@ static int capture_warnings(struct actx *c)
 		rc = actx_warn(c, "%llu wakeups came from sched_wakeup because their"
 			       " sched_waking is missing (approximate waker)",
 			       (unsigned long long)c->n_fallback);
+	if (!rc && c->n_hist_evicted)
+		rc = actx_warn(c, "%llu holder-chain pieces lie in history dropped at"
+			       " the per-thread cap (a block waited very long while"
+			       " its holders were busy): 'unknown' there, marked"
+			       " uncertain", (unsigned long long)c->n_hist_evicted);
 	if (!rc && c->unknown_tid_events)
 		rc = actx_warn(c, "%llu event mentions of tids missing from the thread"
 			       " table were ignored",
@@ -703,12 +735,16 @@ static int capture_warnings(struct actx *c)
 
 static void actx_free(struct actx *c)
 {
-	abatch_free(c->b_state);
-	abatch_free(c->b_holder);
-	sqlite3_finalize(c->ins_block);
-	sqlite3_finalize(c->ins_lw);
-	sqlite3_finalize(c->ins_vswitch);
-	sqlite3_finalize(c->ins_vslice);
+	awr_free(c->w_state);
+	awr_free(c->w_holder);
+	awr_free(c->w_block);
+	awr_free(c->w_lw);
+	awr_free(c->w_vswitch);
+	awr_free(c->w_vslice);
+	chain_close(c);
+	for (size_t i = 0; i < c->ndeferred; i++)
+		free(c->deferred[i].h);
+	free(c->deferred);
 	sqlite3_finalize(c->q_frames);
 	if (c->thr) {
 		for (int64_t u = 0; u <= c->max_utid; u++) {
@@ -719,6 +755,9 @@ static void actx_free(struct actx *c)
 			free(t->comm);
 			free(t->vcpu_name);
 			free(t->hold);
+			free(t->pend);
+			free(t->pvs.state_str);
+			hist_free(t);
 			free(t);
 		}
 		free(c->thr);
@@ -741,38 +780,86 @@ static void actx_free(struct actx *c)
 	wc_buf_free(&c->warnings);
 }
 
+/*
+ * One analysis in one transaction, committed when it succeeds.  C is
+ * fresh but for c->forced_globals.  ACTX_RERUN (rolled back): the global
+ * mutex estimated before pass 1 was not the right one.
+ */
+static int analyze_once(struct actx *c, const regex_t *re, uint64_t t_start,
+			clock_t cpu_start)
+{
+	sqlite3 *db = c->db;
+	const char *path = c->path;
+	struct wc_error *err = c->err;
+	int rc;
+
+	rc = wc_db_exec(db, path, "BEGIN IMMEDIATE", err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < WC_ARRAY_SIZE(analysis_tables); i++) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", analysis_tables[i]);
+		rc = wc_db_exec(db, path, sql, err);
+		if (rc)
+			goto out;
+	}
+	for (size_t i = 0; i < WC_ARRAY_SIZE(analysis_coltabs); i++)
+		if ((rc = wc_coltab_clear(db, path, analysis_coltabs[i], err)))
+			goto out;
+	if ((rc = exists(c, "sched_waking", &c->has_waking)) ||
+	    (rc = exists(c, "sched_wakeup", &c->has_wakeup)) ||
+	    (rc = exists(c, "futex", &c->has_futex)) ||
+	    (rc = exists(c, "stack", &c->has_stacks)) ||
+	    (rc = count_events(c)) ||
+	    (rc = load_threads(c)) ||
+	    (rc = detect_vcpus(c, re)) ||
+	    (rc = infer_pids(c)) ||
+	    (rc = write_vcpus(c)) ||
+	    (rc = load_lost(c)) ||
+	    (rc = locks_prepass(c)))
+		goto out;
+	c->phase_ns[0] = wc_now_ns() - t_start;
+	rc = timeline_run(c);
+	c->phase_ns[1] = wc_now_ns() - t_start;
+	if (!rc)
+		rc = locks_run(c);
+	c->phase_ns[2] = wc_now_ns() - t_start;
+	c->phase_ns[3] = c->phase_ns[2];	/* chains: written by pass 1 */
+	if (!rc)
+		rc = capture_warnings(c);
+	if (!rc)
+		rc = write_keys(c, (double)(wc_now_ns() - t_start) / 1e9,
+				(double)(clock() - cpu_start) / CLOCKS_PER_SEC);
+	if (!rc)
+		rc = wc_db_exec(db, path, "COMMIT", err);
+out:
+	if (rc)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 int wc_analyze(sqlite3 *db, const char *path,
 	       const struct wc_analyze_options *opt, struct wc_error *err)
 {
 	static const struct wc_analyze_options defaults;
 	struct actx c;
 	regex_t re;
-	int have_re = 0, in_tx = 0, rc;
+	int rc;
 	uint64_t t_start = wc_now_ns();
 	clock_t cpu_start = clock();
-	const struct wc_embedded *idx;
 	int64_t old_cache = 0;
+	void *forced = NULL;
+	size_t nforced = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.db = db;
-	c.path = path;
-	c.err = err;
-	c.opt = opt ? opt : &defaults;
-	c.depth_limit = c.opt->depth_limit > 0 ? c.opt->depth_limit :
-		WC_DEFAULT_CHAIN_DEPTH;
-	if (c.depth_limit > 64)
-		c.depth_limit = 64;
-
-	rc = regcomp(&re, c.opt->vcpu_regex ? c.opt->vcpu_regex :
+	rc = regcomp(&re, opt && opt->vcpu_regex ? opt->vcpu_regex :
 		     WC_DEFAULT_VCPU_REGEX, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char msg[256];
 
 		regerror(rc, &re, msg, sizeof(msg));
-		rc = wc_err(err, WC_EUSAGE, NULL, "invalid --vcpu pattern: %s", msg);
-		goto out;
+		return wc_err(err, WC_EUSAGE, NULL, "invalid --vcpu pattern: %s", msg);
 	}
-	have_re = 1;
 
 	/* the rows of one analysis are written in one transaction: a page
 	 * cache large enough for the tables being rebuilt avoids spilling
@@ -782,77 +869,42 @@ int wc_analyze(sqlite3 *db, const char *path,
 		sqlite3_exec(db, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
 	else
 		old_cache = 0;	/* big enough already: leave it */
-	rc = wc_db_exec(db, path, "BEGIN IMMEDIATE", err);
-	if (rc)
-		goto out;
-	in_tx = 1;
-	idx = wc_embedded_find(wc_schema_sql, "091_analysis_indexes.sql");
-	if (idx && (rc = wc_db_exec(db, path, idx->text, err)))
-		goto out;
-	/*
-	 * The indexes on analysis tables are built once their rows are in
-	 * (after pass 1, from 091 again): maintained row by row while
-	 * thread_state is written they cost more than the writes themselves
-	 * (bench/PROFILE.md).  Pass 1 reads only the futex ones.
-	 */
-	rc = wc_db_exec(db, path,
-			"DROP INDEX IF EXISTS thread_state_utid_start;"
-			"DROP INDEX IF EXISTS block_futex;"
-			"DROP INDEX IF EXISTS vcpu_switch_seq;", err);
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < WC_ARRAY_SIZE(analysis_tables); i++) {
-		char sql[64];
 
-		snprintf(sql, sizeof(sql), "DELETE FROM %s", analysis_tables[i]);
-		rc = wc_db_exec(db, path, sql, err);
-		if (rc)
-			goto out;
+	/* at most twice: the second time with the global mutexes that the
+	 * first found (their choice does not depend on it) */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		memset(&c, 0, sizeof(c));
+		c.db = db;
+		c.path = path;
+		c.err = err;
+		c.opt = opt ? opt : &defaults;
+		c.depth_limit = c.opt->depth_limit > 0 ? c.opt->depth_limit :
+			WC_DEFAULT_CHAIN_DEPTH;
+		if (c.depth_limit > 64)
+			c.depth_limit = 64;
+		c.forced_globals = forced;
+		c.nforced = nforced;
+		c.hist_max_states = hist_cap_from_env();
+		c.pass1_runs = attempt + 1;
+		rc = analyze_once(&c, &re, t_start, cpu_start);
+		forced = c.forced_globals;
+		nforced = c.nforced;
+		c.forced_globals = NULL;
+		actx_free(&c);
+		if (rc != ACTX_RERUN)
+			break;
 	}
-	if ((rc = exists(&c, "sched_waking", &c.has_waking)) ||
-	    (rc = exists(&c, "sched_wakeup", &c.has_wakeup)) ||
-	    (rc = exists(&c, "futex", &c.has_futex)) ||
-	    (rc = exists(&c, "stack", &c.has_stacks)) ||
-	    (rc = count_events(&c)) ||
-	    (rc = load_threads(&c)) ||
-	    (rc = detect_vcpus(&c, &re)) ||
-	    (rc = infer_pids(&c)) ||
-	    (rc = write_vcpus(&c)) ||
-	    (rc = load_lost(&c)))
-		goto out;
-	c.phase_ns[0] = wc_now_ns() - t_start;
-	rc = timeline_run(&c);
-	if (!rc && idx)
-		rc = wc_db_exec(db, path, idx->text, err);
-	c.phase_ns[1] = wc_now_ns() - t_start;
-	if (!rc)
-		rc = locks_run(&c);
-	c.phase_ns[2] = wc_now_ns() - t_start;
-	if (!rc)
-		rc = chains_run(&c);
-	c.phase_ns[3] = wc_now_ns() - t_start;
-	if (!rc)
-		rc = capture_warnings(&c);
-	if (rc)
-		goto out;
-	rc = write_keys(&c, (double)(wc_now_ns() - t_start) / 1e9,
-			(double)(clock() - cpu_start) / CLOCKS_PER_SEC);
-	if (!rc)
-		rc = wc_db_exec(db, path, "COMMIT", err);
-	if (!rc)
-		in_tx = 0;
-out:
-	if (in_tx)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	if (have_re)
-		regfree(&re);
+	if (rc == ACTX_RERUN)	/* cannot happen: the choice is stable */
+		rc = wc_err(err, WC_EDB, path, "analysis: the global mutex"
+			    " does not settle");
+	free(forced);
+	regfree(&re);
 	if (old_cache) {
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)old_cache);
 		sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
-	actx_free(&c);
 	return rc;
 }
 

@@ -3,12 +3,12 @@
  * stored event, per-thread state machines.
  *
  * Input: the event tables (schema/020_events.sql), each read by one
- * cursor in seq order (rows are stored in seq order; the futex table is
- * read twice: by id, which is assigned in enter order, and by exit_seq
- * through the index of schema/091_analysis_indexes.sql).  The cursors
- * are merged by seq (a
- * linear pick among ten cursors), so the replay is exactly the capture's
- * order and costs O(events) plus the index walks.
+ * cursor (evsrc.c: native chunk scans of the columnar tables) in seq
+ * order; the futex table is read by id, which is assigned in enter
+ * order, and each call's exit is queued in a heap until its exit_seq
+ * is due.  The cursors are merged by seq (a linear pick among ten
+ * cursors), so the replay is exactly the capture's order and costs
+ * O(events).
  *
  * Output, streamed as the replay goes (prepared statements reused):
  *   thread_state  contiguous intervals per thread;
@@ -73,27 +73,37 @@ enum cur_kind {
 	CUR_FENTER, CUR_FEXIT, CUR_KVM, CUR_COUNT
 };
 
-static const char *const cur_sql[CUR_COUNT] = {
-	[CUR_SWITCH] = "SELECT seq, ts, cpu, prev_tid, prev_state, prev_state_str,"
-		" next_tid, stack_id FROM sched_switch ORDER BY rowid",
-	[CUR_WAKING] = "SELECT seq, ts, cpu, waker_tid, tid FROM sched_waking"
-		" ORDER BY rowid",
-	[CUR_WAKEUP] = "SELECT seq, ts, cpu, waker_tid, tid FROM sched_wakeup"
-		" ORDER BY rowid",
-	[CUR_WAKEUP_NEW] = "SELECT seq, ts, cpu, waker_tid, tid FROM"
-		" sched_wakeup_new ORDER BY rowid",
-	[CUR_FORK] = "SELECT seq, ts, cpu, parent_tid, child_tid FROM"
-		" sched_process_fork ORDER BY rowid",
-	[CUR_EXIT] = "SELECT seq, ts, cpu, tid FROM sched_process_exit"
-		" ORDER BY rowid",
-	/* every call in id order (= enter order, or exit order for a call
-	 * whose enter is not in the capture): seq is where the row enters
-	 * the merge; its exit goes to the exit heap (CUR_FEXIT) */
-	[CUR_FENTER] = "SELECT coalesce(enter_seq, exit_seq), enter_ns, cpu, id,"
-		" tid, uaddr, cmd, val, uaddr2, syscall, enter_seq, exit_seq,"
-		" exit_ns, ret FROM futex ORDER BY id",
-	[CUR_FEXIT] = NULL,
-	[CUR_KVM] = "SELECT seq, ts, cpu, tid, kind FROM kvm_event ORDER BY rowid",
+/* The columns each cursor reads, by position (handlers use these
+ * positions).  The futex cursor reads every call in id order (= enter
+ * order, or exit order for a call whose enter is not in the capture):
+ * coalesce(enter_seq, exit_seq) is where the row enters the merge; its
+ * exit goes to the exit heap (CUR_FEXIT). */
+static const char *const cols_switch[] = { "seq", "ts", "cpu", "prev_tid",
+	"prev_state", "prev_state_str", "next_tid", "stack_id" };
+static const char *const cols_wake[] = { "seq", "ts", "cpu", "waker_tid", "tid" };
+static const char *const cols_fork[] = { "seq", "ts", "cpu", "parent_tid",
+	"child_tid" };
+static const char *const cols_exit[] = { "seq", "ts", "cpu", "tid" };
+enum { FX_ENTER_SEQ, FX_ENTER_NS, FX_CPU, FX_ID, FX_TID, FX_UADDR, FX_CMD,
+	FX_VAL, FX_UADDR2, FX_SYSCALL, FX_EXIT_SEQ, FX_EXIT_NS, FX_RET };
+static const char *const cols_futex[] = { "enter_seq", "enter_ns", "cpu", "id",
+	"tid", "uaddr", "cmd", "val", "uaddr2", "syscall", "exit_seq",
+	"exit_ns", "ret" };
+static const char *const cols_kvm[] = { "seq", "ts", "cpu", "tid", "kind" };
+
+static const struct {
+	const char *const *cols;
+	int ncols;
+} cur_cols[CUR_COUNT] = {
+	[CUR_SWITCH] = { cols_switch, (int)WC_ARRAY_SIZE(cols_switch) },
+	[CUR_WAKING] = { cols_wake, (int)WC_ARRAY_SIZE(cols_wake) },
+	[CUR_WAKEUP] = { cols_wake, (int)WC_ARRAY_SIZE(cols_wake) },
+	[CUR_WAKEUP_NEW] = { cols_wake, (int)WC_ARRAY_SIZE(cols_wake) },
+	[CUR_FORK] = { cols_fork, (int)WC_ARRAY_SIZE(cols_fork) },
+	[CUR_EXIT] = { cols_exit, (int)WC_ARRAY_SIZE(cols_exit) },
+	[CUR_FENTER] = { cols_futex, (int)WC_ARRAY_SIZE(cols_futex) },
+	[CUR_FEXIT] = { NULL, 0 },
+	[CUR_KVM] = { cols_kvm, (int)WC_ARRAY_SIZE(cols_kvm) },
 };
 
 static const char *const cur_table[CUR_COUNT] = {
@@ -103,7 +113,7 @@ static const char *const cur_table[CUR_COUNT] = {
 };
 
 struct cursor {
-	sqlite3_stmt *st;
+	struct evsrc src;
 	int has_row;
 	int64_t seq;
 };
@@ -174,25 +184,21 @@ static void heap_pop(struct fexit_heap *h)
 		h->v[i] = last;
 }
 
-static int64_t col_i64(sqlite3_stmt *st, int i, int64_t deflt)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ?
-		deflt : sqlite3_column_int64(st, i);
-}
-
 /* Advances CUR; checks that seq never goes backwards. */
 static int cursor_next(struct actx *c, struct cursor *cur, int kind)
 {
-	int rc = sqlite3_step(cur->st);
+	int rc = evsrc_next(c, &cur->src);
 	int64_t prev = cur->seq;
 
-	if (rc == SQLITE_DONE) {
+	if (rc)
+		return rc;
+	if (!cur->src.has_row) {
 		cur->has_row = 0;
 		return 0;
 	}
-	if (rc != SQLITE_ROW)
-		return actx_dberr(c, cur_table[kind]);
-	cur->seq = col_i64(cur->st, 0, 0);
+	cur->seq = kind == CUR_FENTER && evsrc_null(&cur->src, FX_ENTER_SEQ) ?
+		evsrc_i64(&cur->src, FX_EXIT_SEQ, 0) :
+		evsrc_i64(&cur->src, 0, 0);
 	if (cur->has_row && cur->seq < prev)
 		return wc_err(c->err, WC_EFORMAT, c->path,
 			      "table %s is not stored in seq order (seq %lld after %lld)",
@@ -216,31 +222,96 @@ static const char *state_name(int st)
 	}
 }
 
-/* Writes T's current interval, ending at END (nothing if empty). */
-static int emit_state(struct actx *c, struct athread *t, uint64_t end,
-		      int uncertain)
+/* T's current interval ending at END as a history entry; UNCERTAIN is
+ * what besides lost events makes it uncertain. */
+static void hstate_of(const struct actx *c, const struct athread *t,
+		      uint64_t end, int uncertain, struct hstate *e)
 {
-	struct abatch *b = c->b_state;
 	int with_block = t->state_block >= 0 &&
 		(t->state == TS_SLEEPING || t->state == TS_BLOCKED_IO ||
 		 (t->state == TS_RUNNABLE && t->runnable_woken));
 
+	e->start = t->state_start;
+	e->end = end;
+	e->state = (uint8_t)t->state;
+	e->cpu = t->state_cpu < 0 ? -1 : t->state_cpu;
+	e->woken = t->state == TS_RUNNABLE && t->runnable_woken;
+	e->preempted_by = t->state != TS_RUNNABLE || t->runnable_woken ||
+		t->preempted_by < 0 ? -1 : t->preempted_by;
+	e->block_id = with_block ? t->state_block : -1;
+	e->uncertain = uncertain || actx_lost_overlaps(c, t->state_start, end);
+}
+
+/* The uncertainty of the open interval of T besides lost events (as
+ * set_state() and finish_thread() will pass it). */
+static int open_uncertain(const struct athread *t)
+{
+	return t->state == TS_SLEEPING && t->has_blk && t->blk.unknown_start &&
+		t->state_block == t->blk.id;
+}
+
+void hstate_of_open(const struct actx *c, const struct athread *t,
+		    uint64_t to, struct hstate *out)
+{
+	hstate_of(c, t, to, open_uncertain(t), out);
+}
+
+/* Writes the thread_state row E of T. */
+static int write_state(struct actx *c, const struct athread *t,
+		       const struct hstate *e)
+{
+	struct awriter *w = c->w_state;
+	int rc;
+
+	awr_int(w, 1, t->utid);
+	awr_int(w, 2, t->tid);
+	awr_int(w, 3, (int64_t)e->start);
+	awr_int(w, 4, (int64_t)e->end);
+	rc = awr_text(c, w, 5, state_name(e->state));
+	if (!rc)
+		rc = awr_text(c, w, 7, e->state != TS_RUNNABLE ? NULL :
+			      e->woken ? "woken" : "preempted");
+	if (rc)
+		return rc;
+	awr_i64(w, 6, e->cpu, e->cpu < 0);
+	awr_i64(w, 8, e->preempted_by, e->preempted_by < 0);
+	awr_i64(w, 9, e->block_id, e->block_id < 0);
+	awr_int(w, 10, e->uncertain);
+	c->n_state_rows++;
+	return awr_row(c, w);
+}
+
+/* Writes T's current interval, ending at END (nothing if empty), and
+ * keeps it in T's history.  An interval that names T's pending block
+ * waits for the block's id (block_flush()). */
+static int emit_state(struct actx *c, struct athread *t, uint64_t end,
+		      int uncertain)
+{
+	struct hstate e;
+	int rc;
+
 	if (t->state == TS_NONE || end <= t->state_start)
 		return 0;
-	abatch_int(b, 1, t->utid);
-	abatch_int(b, 2, t->tid);
-	abatch_int(b, 3, (int64_t)t->state_start);
-	abatch_int(b, 4, (int64_t)end);
-	abatch_text(b, 5, state_name(t->state));
-	abatch_i64(b, 6, t->state_cpu, t->state_cpu < 0);
-	abatch_text(b, 7, t->state != TS_RUNNABLE ? NULL :
-			  t->runnable_woken ? "woken" : "preempted");
-	abatch_i64(b, 8, t->preempted_by,
-		   t->state != TS_RUNNABLE || t->runnable_woken || t->preempted_by < 0);
-	abatch_i64(b, 9, t->state_block, !with_block);
-	abatch_int(b, 10, uncertain ||
-			  actx_lost_overlaps(c, t->state_start, end));
-	return abatch_row(c, b);
+	hstate_of(c, t, end, uncertain, &e);
+	if (e.block_id >= 0 && t->has_blk && e.block_id == t->blk.id) {
+		if (t->npend == t->cappend) {
+			size_t nc = t->cappend ? t->cappend * 2 : 4;
+			struct hstate *nv = realloc(t->pend, nc * sizeof(*nv));
+
+			if (!nv)
+				return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+			t->pend = nv;
+			t->cappend = nc;
+		}
+		t->pend[t->npend++] = e;
+		/* in the history now (in time order), with the provisional
+		 * id until the block is written (hist_fix_block()) */
+		return hist_push_state(c, t, &e);
+	}
+	if (e.block_id >= 0)	/* a block already written */
+		e.block_id = e.block_id == t->last_tmp ? t->last_id : -1;
+	rc = write_state(c, t, &e);
+	return rc ? rc : hist_push_state(c, t, &e);
 }
 
 /* Ends T's current interval at TS and starts state ST. */
@@ -251,8 +322,7 @@ static int set_state(struct actx *c, struct athread *t, int st, uint64_t ts,
 
 	if (ts < t->state_start)
 		ts = t->state_start;
-	rc = emit_state(c, t, ts, t->state == TS_SLEEPING && t->has_blk &&
-			t->blk.unknown_start && t->state_block == t->blk.id);
+	rc = emit_state(c, t, ts, open_uncertain(t));
 	t->state = st;
 	t->state_start = ts;
 	t->state_cpu = cpu;
@@ -316,22 +386,134 @@ static int hold_push(struct actx *c, struct athread *w, const struct holder_ent 
 	return 0;
 }
 
-static int ins_holder(struct actx *c, int64_t block_id, int seq,
-		      const struct holder_ent *e, uint64_t from, uint64_t to,
-		      int is_waker, const char *certainty)
-{
-	struct abatch *b = c->b_holder;
+/* The holder rows of the block being flushed, kept for its chain and
+ * for the chains that will meet it (history.c). */
+struct hrows {
+	struct hrow *v;
+	size_t n, cap;
+};
 
-	abatch_int(b, 1, block_id);
-	abatch_int(b, 2, seq);
-	abatch_i64(b, 3, e ? e->tid : 0, !e);
-	abatch_i64(b, 4, e ? e->utid : 0, !e);
-	abatch_int(b, 5, (int64_t)from);
-	abatch_int(b, 6, (int64_t)to);
-	abatch_i64(b, 7, e ? e->futex_id : 0, !e || e->futex_id < 0);
-	abatch_int(b, 8, is_waker);
-	abatch_text(b, 9, certainty);	/* a literal */
-	return abatch_row(c, b);
+static int ins_holder(struct actx *c, struct hrows *out, int64_t block_id,
+		      int seq, const struct holder_ent *e, uint64_t from,
+		      uint64_t to, int is_waker, const char *certainty)
+{
+	struct awriter *w = c->w_holder;
+	struct hrow *r;
+	int rc;
+
+	awr_int(w, 1, block_id);
+	awr_int(w, 2, seq);
+	awr_i64(w, 3, e ? e->tid : 0, !e);
+	awr_i64(w, 4, e ? e->utid : 0, !e);
+	awr_int(w, 5, (int64_t)from);
+	awr_int(w, 6, (int64_t)to);
+	awr_i64(w, 7, e ? e->futex_id : 0, !e || e->futex_id < 0);
+	awr_int(w, 8, is_waker);
+	if ((rc = awr_text(c, w, 9, certainty)))
+		return rc;
+	if (out->n == out->cap) {
+		size_t nc = out->cap ? out->cap * 2 : 4;
+		struct hrow *nv = realloc(out->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+		out->v = nv;
+		out->cap = nc;
+	}
+	r = &out->v[out->n++];
+	r->tid = e ? e->tid : 0;
+	r->utid = e ? e->utid : 0;
+	r->from = from;
+	r->to = to;
+	r->exact = strcmp(certainty, "exact") == 0;
+	return awr_row(c, w);
+}
+
+/* The futex block B of T is flushed with holder rows H: keeps it for
+ * later chains and writes its own chain when it is a root (or queues it
+ * at the end of the capture).  ID is its block.id.  Takes H's rows. */
+static int block_done(struct actx *c, struct athread *t,
+		      const struct ablock *b, int64_t id, struct hrows *h)
+{
+	struct hblock hb;
+	int rc = 0;
+
+	/* (a word without wait calls has no futex_object row: never a
+	 * root, like a block asleep since before the capture that only its
+	 * waker's release ties to the word) */
+	if (b->obj && b->obj->is_root && b->obj->wait_calls && b->uaddr_known) {
+		if (c->defer_chains) {
+			struct hroot *r;
+
+			if (c->ndeferred == c->capdeferred) {
+				size_t nc = c->capdeferred ? c->capdeferred * 2 : 64;
+				struct hroot *nv = realloc(c->deferred, nc * sizeof(*nv));
+
+				if (!nv) {
+					free(h->v);
+					return wc_err(c->err, WC_ENOMEM, c->path,
+						      "out of memory");
+				}
+				c->deferred = nv;
+				c->capdeferred = nc;
+			}
+			r = &c->deferred[c->ndeferred++];
+			*r = (struct hroot){ id, t->tid, b->start_ns, b->end_ns,
+					     NULL, 0 };
+			/* a copy: the rows also go to the history */
+			if (h->n) {
+				r->h = malloc(h->n * sizeof(*r->h));
+				if (!r->h) {
+					free(h->v);
+					return wc_err(c->err, WC_ENOMEM, c->path,
+						      "out of memory");
+				}
+				memcpy(r->h, h->v, h->n * sizeof(*r->h));
+				r->nh = h->n;
+			}
+		} else {
+			rc = chain_root(c, id, t->tid, b->start_ns, b->end_ns,
+					h->v, h->n);
+		}
+	}
+	if (rc || !b->uaddr_known) {
+		free(h->v);
+		return rc;
+	}
+	hb.id = id;
+	hb.end = b->end_ns;
+	hb.uaddr = b->uaddr;
+	hb.pid = b->obj ? b->obj->pid : -1;
+	if (hb.pid < 0)
+		hb.pid = -1;
+	hb.expand = !b->obj || strcmp(b->obj->kind, "condvar") != 0;
+	hb.h = h->v;
+	hb.nh = h->n;
+	return hist_push_block(c, t, &hb);
+}
+
+static int write_vswitch(struct actx *c, const struct athread *p,
+			 const struct pvswitch *v, int64_t block_id);
+
+/* Writes the rows that waited for the id ID of T's pending block. */
+static int pending_rows(struct actx *c, struct athread *t, int64_t id)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < t->npend; i++) {
+		t->pend[i].block_id = id;
+		rc = write_state(c, t, &t->pend[i]);
+	}
+	if (t->npend)
+		hist_fix_block(t, t->blk.start_ns, t->blk.id, id);
+	t->npend = 0;
+	if (!rc && t->has_pvs) {
+		t->has_pvs = 0;
+		rc = write_vswitch(c, t, &t->pvs, id);
+		free(t->pvs.state_str);
+		t->pvs.state_str = NULL;
+	}
+	return rc;
 }
 
 /* Writes T's pending block (and its holder rows), updates the statistics
@@ -339,10 +521,11 @@ static int ins_holder(struct actx *c, int64_t block_id, int seq,
 static int block_flush(struct actx *c, struct athread *t)
 {
 	struct ablock *b = &t->blk;
-	sqlite3_stmt *st = c->ins_block;
+	struct awriter *w = c->w_block;
+	struct hrows h = { NULL, 0, 0 };
 	int rc, seq = 0, waker_row = 0;
 	uint64_t from;
-	int futex_pid_known;
+	int64_t id;
 
 	if (!t->has_blk)
 		return 0;
@@ -352,34 +535,39 @@ static int block_flush(struct actx *c, struct athread *t)
 	if (actx_lost_overlaps(c, b->start_ns, b->end_ns))
 		b->uncertain = 1;
 	c->n_blocks++;
-	futex_pid_known = b->obj && b->obj->pid >= 0;
+	id = ++c->next_block_id;
+	t->last_tmp = b->id;
+	t->last_id = id;
+	rc = pending_rows(c, t, id);
+	if (rc)
+		return rc;
 
-	sqlite3_bind_int64(st, 1, b->id);
-	sqlite3_bind_int64(st, 2, t->utid);
-	sqlite3_bind_int64(st, 3, t->tid);
-	bind_i64(st, 4, t->pid, t->pid < 0);
-	sqlite3_bind_int64(st, 5, (int64_t)b->start_ns);
-	sqlite3_bind_int64(st, 6, (int64_t)b->end_ns);
-	sqlite3_bind_text(st, 7, b->state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, b->reason, -1, SQLITE_STATIC);
-	bind_i64(st, 9, b->futex_id, !b->has_futex);
-	bind_i64(st, 10, (int64_t)b->uaddr, !b->uaddr_known);
-	bind_i64(st, 11, b->obj ? b->obj->pid : 0, !futex_pid_known);
-	bind_i64(st, 12, b->cmd, b->cmd < 0);
-	bind_i64(st, 13, b->waker_tid, !b->waker_known);
-	bind_i64(st, 14, b->waker_utid, !b->waker_known || b->waker_utid <= 0);
-	bind_i64(st, 15, (int64_t)b->wakeup_ns, !b->woken || !b->wsrc);
-	if (b->wsrc)
-		sqlite3_bind_text(st, 16, b->wsrc, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 16);
-	bind_i64(st, 17, (int64_t)b->switch_in_ns, !b->switched_in);
-	bind_i64(st, 18, b->stack_id, b->stack_id < 0);
-	bind_i64(st, 19, b->switch_seq, b->switch_seq < 0);
-	bind_i64(st, 20, b->lock_wait_id, b->lock_wait_id < 0);
-	sqlite3_bind_int(st, 21, t->is_vcpu);
-	sqlite3_bind_int(st, 22, b->uncertain);
-	rc = actx_step_reset(c, st, "block");
+	awr_int(w, 1, id);
+	awr_int(w, 2, t->utid);
+	awr_int(w, 3, t->tid);
+	awr_i64(w, 4, t->pid, t->pid < 0);
+	awr_int(w, 5, (int64_t)b->start_ns);
+	awr_int(w, 6, (int64_t)b->end_ns);
+	if ((rc = awr_text(c, w, 7, b->state)) ||
+	    (rc = awr_text(c, w, 8, b->reason)) ||
+	    (rc = awr_text(c, w, 16, b->wsrc)))
+		return rc;
+	awr_i64(w, 9, b->futex_id, !b->has_futex);
+	awr_i64(w, 10, (int64_t)b->uaddr, !b->uaddr_known);
+	awr_i64(w, 11, b->obj ? b->obj->pid : 0, !b->obj || b->obj->pid < 0);
+	awr_i64(w, 12, b->cmd, b->cmd < 0);
+	awr_i64(w, 13, b->waker_tid, !b->waker_known);
+	awr_i64(w, 14, b->waker_utid, !b->waker_known || b->waker_utid <= 0);
+	awr_i64(w, 15, (int64_t)b->wakeup_ns, !b->woken || !b->wsrc);
+	awr_i64(w, 17, (int64_t)b->switch_in_ns, !b->switched_in);
+	awr_i64(w, 18, b->stack_id, b->stack_id < 0);
+	awr_i64(w, 19, b->switch_seq, b->switch_seq < 0);
+	awr_i64(w, 20, b->lock_wait_id, b->lock_wait_id < 0);
+	awr_int(w, 21, strcmp(b->reason, "futex") == 0 && b->uaddr_known &&
+		b->obj && b->obj->is_global);
+	awr_int(w, 22, t->is_vcpu);
+	awr_int(w, 23, b->uncertain);
+	rc = awr_row(c, w);
 	if (rc)
 		return rc;
 
@@ -407,20 +595,21 @@ static int block_flush(struct actx *c, struct athread *t)
 
 		if (to < from)
 			to = from;
-		rc = ins_holder(c, b->id, ++seq, NULL, from, to, 0,
+		rc = ins_holder(c, &h, id, ++seq, NULL, from, to, 0,
 				"before_capture");
 		if (rc)
-			return rc;
+			goto fail;
 		from = to;
 	}
 	for (size_t i = 0; i < t->nhold; i++) {
 		const struct holder_ent *e = &t->hold[i];
 		uint64_t to = e->ts > from ? e->ts : from;
 
-		rc = ins_holder(c, b->id, ++seq, e, from, to, e->is_waker,
-				"exact");
+		rc = ins_holder(c, &h, id, ++seq, e, from, to, e->is_waker,
+				b->obj && strcmp(b->obj->kind, "condvar") == 0 ?
+				"not_a_lock" : "exact");
 		if (rc)
-			return rc;
+			goto fail;
 		from = to;
 		if (e->is_waker) {
 			waker_row = 1;
@@ -436,7 +625,7 @@ static int block_flush(struct actx *c, struct athread *t)
 		const struct holder_ent *e = NULL;
 
 		if (b->unknown_start && t->nhold == 0 && !b->truncated)
-			return 0;	/* the before_capture row says it all */
+			return block_done(c, t, b, id, &h);	/* the before_capture row says it all */
 		if (b->truncated && b->obj && b->obj->owner_guess &&
 		    b->obj->owner_guess != t) {
 			/* still asleep at the end: name the thread that last
@@ -445,8 +634,13 @@ static int block_flush(struct actx *c, struct athread *t)
 			guess.utid = b->obj->owner_guess->utid;
 			e = &guess;
 		}
-		rc = ins_holder(c, b->id, ++seq, e, from, to, 0, cert);
+		rc = ins_holder(c, &h, id, ++seq, e, from, to, 0, cert);
+		if (rc)
+			goto fail;
 	}
+	return block_done(c, t, b, id, &h);
+fail:
+	free(h.v);
 	return rc;
 }
 
@@ -560,21 +754,21 @@ static int note_running(struct actx *c, struct athread *t, uint64_t ts,
 
 static int lw_close(struct actx *c, struct athread *t)
 {
-	sqlite3_stmt *st = c->ins_lw;
+	struct awriter *w = c->w_lw;
 
 	if (!t->lw_open)
 		return 0;
 	t->lw_open = 0;
-	sqlite3_bind_int64(st, 1, t->lw_id);
-	sqlite3_bind_int64(st, 2, t->utid);
-	sqlite3_bind_int64(st, 3, t->tid);
-	sqlite3_bind_int64(st, 4, (int64_t)t->lw_obj->uaddr);
-	bind_i64(st, 5, t->lw_obj->pid, t->lw_obj->pid < 0);
-	sqlite3_bind_int64(st, 6, (int64_t)t->lw_start);
-	bind_i64(st, 7, (int64_t)t->lw_end, !t->lw_end_known);
-	sqlite3_bind_int(st, 8, t->lw_nblocks);
-	sqlite3_bind_int(st, 9, t->lw_ncalls);
-	return actx_step_reset(c, st, "lock_wait");
+	awr_int(w, 1, t->lw_id);
+	awr_int(w, 2, t->utid);
+	awr_int(w, 3, t->tid);
+	awr_int(w, 4, (int64_t)t->lw_obj->uaddr);
+	awr_i64(w, 5, t->lw_obj->pid, t->lw_obj->pid < 0);
+	awr_int(w, 6, (int64_t)t->lw_start);
+	awr_i64(w, 7, (int64_t)t->lw_end, !t->lw_end_known);
+	awr_int(w, 8, t->lw_nblocks);
+	awr_int(w, 9, t->lw_ncalls);
+	return awr_row(c, w);
 }
 
 /* --- futex calls ------------------------------------------------------------------ */
@@ -647,33 +841,18 @@ static int append_holders(struct actx *c, struct fobj *o, struct athread *h,
 	return 0;
 }
 
-static int count_wake(struct actx *c, struct fobj *o, struct athread *t,
-		      int cmd, uint32_t val)
+static int on_futex_enter(struct actx *c, const struct evsrc *st)
 {
-	o->wake_calls++;
-	if (uset_add(&o->wakers, t->utid))
-		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-	if (cmd == 7 || val == 1)
-		o->wake_one++;
-	else if (val > 1)
-		o->wake_many++;
-	return 0;
-}
-
-static int on_futex_enter(struct actx *c, sqlite3_stmt *st)
-{
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	int32_t cpu = (int32_t)col_i64(st, 2, -1);
-	int64_t id = col_i64(st, 3, 0);
-	struct athread *t = actx_thread_at(c, (int32_t)col_i64(st, 4, -1), seq);
-	int has_uaddr = sqlite3_column_type(st, 5) != SQLITE_NULL;
-	uint64_t uaddr = (uint64_t)col_i64(st, 5, 0);
-	int cmd = (int)col_i64(st, 6, -1);
-	uint32_t val = (uint32_t)col_i64(st, 7, 0);
-	int has_uaddr2 = sqlite3_column_type(st, 8) != SQLITE_NULL;
-	uint64_t uaddr2 = (uint64_t)col_i64(st, 8, 0);
-	const char *sys = (const char *)sqlite3_column_text(st, 9);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	uint64_t ts = (uint64_t)evsrc_i64(st, 1, 0);
+	int32_t cpu = (int32_t)evsrc_i64(st, 2, -1);
+	int64_t id = evsrc_i64(st, 3, 0);
+	struct athread *t = actx_thread_at(c, (int32_t)evsrc_i64(st, 4, -1), seq);
+	int has_uaddr = !evsrc_null(st, 5);
+	uint64_t uaddr = (uint64_t)evsrc_i64(st, 5, 0);
+	int cmd = (int)evsrc_i64(st, 6, -1);
+	int has_uaddr2 = !evsrc_null(st, 8);
+	uint64_t uaddr2 = (uint64_t)evsrc_i64(st, 8, 0);
 	int wait = futex_cmd_is_wait(cmd), wake = futex_cmd_is_wake(cmd);
 	struct fobj *o = NULL;
 	int rc;
@@ -731,23 +910,13 @@ static int on_futex_enter(struct actx *c, sqlite3_stmt *st)
 	t->call_obj2 = NULL;
 	t->call_woken = 0;
 	t->call_waker_idx = -1;
+	/* the call statistics of O were counted by locks_prepass() */
 	if (t->call_wait) {
-		o->wait_calls++;
-		if (uset_add(&o->callers, t->utid))
-			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-		if (cmd == 0 || (sys && strcmp(sys, "futex_wait") == 0))
-			o->wait_plain++;
-		else if (cmd == 6 || cmd == 13)
-			o->wait_pi++;
-		else
-			o->wait_bitset++;
 		t->nhold = 0;
 		wlist_append(t, o);
 	}
 	if (t->call_wake) {
-		rc = count_wake(c, o, t, cmd, val);
-		if (!rc)
-			rc = append_holders(c, o, t, ts, id);
+		rc = append_holders(c, o, t, ts, id);
 		if (!rc && cmd == 5 && has_uaddr2) {
 			struct fobj *o2 = actx_fobj(c, t->pid, uaddr2, 1);
 
@@ -757,9 +926,7 @@ static int on_futex_enter(struct actx *c, sqlite3_stmt *st)
 			t->call_obj2 = o2;
 			if (o2->owner_guess == t)
 				o2->owner_guess = NULL;
-			rc = count_wake(c, o2, t, cmd, 1);
-			if (!rc)
-				rc = append_holders(c, o2, t, ts, id);
+			rc = append_holders(c, o2, t, ts, id);
 		}
 	}
 	return rc;
@@ -856,52 +1023,84 @@ static const char *evidence_for(struct actx *c, int64_t id)
 	return found;
 }
 
+/* Writes a vcpu_switch row of P for block BLOCK_ID (-1 none). */
+static int write_vswitch(struct actx *c, const struct athread *p,
+			 const struct pvswitch *v, int64_t block_id)
+{
+	struct awriter *w = c->w_vswitch;
+	int rc;
+
+	awr_int(w, 1, p->utid);
+	awr_int(w, 2, p->tid);
+	awr_int(w, 3, (int64_t)v->ts);
+	awr_int(w, 4, v->seq);
+	if ((rc = awr_text(c, w, 5, v->reason)) ||
+	    (rc = awr_text(c, w, 6, v->state_str)) ||
+	    (rc = awr_text(c, w, 9, v->evidence)))
+		return rc;
+	awr_i64(w, 7, block_id, block_id < 0);
+	awr_i64(w, 8, v->stack_id, v->stack_id < 0);
+	awr_i64(w, 10, (int64_t)p->last_uexit_ns, !p->has_uexit);
+	return awr_row(c, w);
+}
+
+/* Writes a vcpu_slice row of T on CPU over [START, END). */
+static int write_vslice(struct actx *c, const struct athread *t, int32_t cpu,
+			uint64_t start, uint64_t end, const char *reason,
+			int64_t seq)
+{
+	struct awriter *w = c->w_vslice;
+	int rc;
+
+	awr_int(w, 1, t->utid);
+	awr_int(w, 2, t->tid);
+	awr_i64(w, 3, cpu, cpu < 0);
+	awr_int(w, 4, (int64_t)start);
+	awr_int(w, 5, (int64_t)end);
+	if ((rc = awr_text(c, w, 6, reason)))
+		return rc;
+	awr_i64(w, 7, seq, seq < 0);
+	return awr_row(c, w);
+}
+
+/* The vcpu_switch (and vcpu_slice) rows of vCPU P switched out at TS.
+ * A switch into a sleep names the block, whose id comes when it is
+ * written: the row waits in P until then (pending_rows()). */
 static int vcpu_rows(struct actx *c, struct athread *p, uint64_t ts,
 		     int64_t seq, const char *reason, const char *state_str,
 		     int64_t block_id, int64_t stack_id, int was_running,
 		     uint64_t run_start, int32_t run_cpu)
 {
-	sqlite3_stmt *st = c->ins_vswitch;
-	const char *ev = evidence_for(c, stack_id);
-	int rc;
+	struct pvswitch v = { ts, seq, stack_id, reason,
+			      evidence_for(c, stack_id), NULL };
+	int rc = 0;
 
-	sqlite3_bind_int64(st, 1, p->utid);
-	sqlite3_bind_int64(st, 2, p->tid);
-	sqlite3_bind_int64(st, 3, (int64_t)ts);
-	sqlite3_bind_int64(st, 4, seq);
-	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, state_str, -1, SQLITE_TRANSIENT);
-	bind_i64(st, 7, block_id, block_id < 0);
-	bind_i64(st, 8, stack_id, stack_id < 0);
-	if (ev)
-		sqlite3_bind_text(st, 9, ev, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 9);
-	bind_i64(st, 10, (int64_t)p->last_uexit_ns, !p->has_uexit);
-	rc = actx_step_reset(c, st, "vcpu_switch");
+	if (block_id >= 0) {
+		v.state_str = wc_strdup(state_str);
+		if (state_str && !v.state_str)
+			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+		free(p->pvs.state_str);
+		p->pvs = v;
+		p->has_pvs = 1;
+	} else {
+		v.state_str = (char *)state_str;	/* not kept */
+		rc = write_vswitch(c, p, &v, -1);
+	}
 	if (rc || !was_running)
 		return rc;
-	st = c->ins_vslice;
-	sqlite3_bind_int64(st, 1, p->utid);
-	sqlite3_bind_int64(st, 2, p->tid);
-	bind_i64(st, 3, run_cpu, run_cpu < 0);
-	sqlite3_bind_int64(st, 4, (int64_t)run_start);
-	sqlite3_bind_int64(st, 5, (int64_t)ts);
-	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, seq);
-	return actx_step_reset(c, st, "vcpu_slice");
+	return write_vslice(c, p, run_cpu, run_start, ts, reason, seq);
 }
 
-static int on_switch(struct actx *c, sqlite3_stmt *st)
+static int on_switch(struct actx *c, const struct evsrc *st)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	int32_t cpu = (int32_t)col_i64(st, 2, -1);
-	int32_t prev_tid = (int32_t)col_i64(st, 3, -1);
-	int64_t raw = col_i64(st, 4, 0);
-	const char *pss = (const char *)sqlite3_column_text(st, 5);
-	int32_t next_tid = (int32_t)col_i64(st, 6, -1);
-	int64_t stack_id = col_i64(st, 7, -1);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	uint64_t ts = (uint64_t)evsrc_i64(st, 1, 0);
+	int32_t cpu = (int32_t)evsrc_i64(st, 2, -1);
+	int32_t prev_tid = (int32_t)evsrc_i64(st, 3, -1);
+	int64_t raw = evsrc_i64(st, 4, 0);
+	const char *pss = evsrc_text(st, 5);
+	int32_t next_tid = (int32_t)evsrc_i64(st, 6, -1);
+	int64_t stack_id = evsrc_i64(st, 7, -1);
 	struct athread *p = prev_tid > 0 ? actx_thread_at(c, prev_tid, seq) : NULL;
 	struct athread *n = next_tid > 0 ? actx_thread_at(c, next_tid, seq) : NULL;
 	char buf[64];
@@ -937,7 +1136,7 @@ static int on_switch(struct actx *c, sqlite3_stmt *st)
 			if (rc)
 				return rc;
 			memset(b, 0, sizeof(*b));
-			b->id = ++c->next_block_id;
+			b->id = ++c->next_tmp_block;
 			b->start_ns = b->end_ns = ts;
 			snprintf(b->state, sizeof(b->state), "%s", pss);
 			b->cmd = -1;
@@ -975,7 +1174,9 @@ static int on_switch(struct actx *c, sqlite3_stmt *st)
 				rc = block_wake(c, p, p->pw_ts, p->pw_utid > 0 ?
 						c->thr[p->pw_utid] : NULL,
 						p->pw_tid, p->pw_src, p->pw_uncertain);
-			vreason = is_futex ? "futex_other" : kind == SW_IO ? "io" :
+			vreason = is_futex ? (p->call_obj->is_global ?
+					      "futex_global" : "futex_other") :
+				kind == SW_IO ? "io" :
 				pss[0] == 'S' ? "sleep" : "other";
 		}
 		p->pw_valid = 0;
@@ -1010,14 +1211,14 @@ static int on_switch(struct actx *c, sqlite3_stmt *st)
 }
 
 /* sched_waking (KIND 0), sched_wakeup (1), sched_wakeup_new (2). */
-static int on_wake(struct actx *c, sqlite3_stmt *st, int kind)
+static int on_wake(struct actx *c, const struct evsrc *st, int kind)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	int32_t cpu = (int32_t)col_i64(st, 2, -1);
-	int32_t x_tid = (int32_t)col_i64(st, 3, -1);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	uint64_t ts = (uint64_t)evsrc_i64(st, 1, 0);
+	int32_t cpu = (int32_t)evsrc_i64(st, 2, -1);
+	int32_t x_tid = (int32_t)evsrc_i64(st, 3, -1);
 	struct athread *x = x_tid > 0 ? actx_thread_at(c, x_tid, seq) : NULL;
-	struct athread *t = actx_thread_at(c, (int32_t)col_i64(st, 4, -1), seq);
+	struct athread *t = actx_thread_at(c, (int32_t)evsrc_i64(st, 4, -1), seq);
 	const char *src = kind == 0 ? "sched_waking" : "sched_wakeup";
 	int fallback = kind == 1;
 	int rc = 0;
@@ -1073,7 +1274,7 @@ static int on_wake(struct actx *c, sqlite3_stmt *st, int kind)
 			if (rc)
 				return rc;
 			memset(b, 0, sizeof(*b));
-			b->id = ++c->next_block_id;
+			b->id = ++c->next_tmp_block;
 			b->start_ns = t->state_start;
 			snprintf(b->state, sizeof(b->state), "?");
 			b->reason = "other";
@@ -1111,13 +1312,13 @@ static int on_wake(struct actx *c, sqlite3_stmt *st, int kind)
 	return rc;
 }
 
-static int on_fork(struct actx *c, sqlite3_stmt *st)
+static int on_fork(struct actx *c, const struct evsrc *st)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	int32_t cpu = (int32_t)col_i64(st, 2, -1);
-	struct athread *p = actx_thread_at(c, (int32_t)col_i64(st, 3, -1), seq);
-	struct athread *ch = actx_thread_at(c, (int32_t)col_i64(st, 4, -1), seq);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	uint64_t ts = (uint64_t)evsrc_i64(st, 1, 0);
+	int32_t cpu = (int32_t)evsrc_i64(st, 2, -1);
+	struct athread *p = actx_thread_at(c, (int32_t)evsrc_i64(st, 3, -1), seq);
+	struct athread *ch = actx_thread_at(c, (int32_t)evsrc_i64(st, 4, -1), seq);
 	int rc = 0;
 
 	if (p)
@@ -1134,24 +1335,24 @@ static int on_fork(struct actx *c, sqlite3_stmt *st)
 	return rc;
 }
 
-static int on_exit_ev(struct actx *c, sqlite3_stmt *st)
+static int on_exit_ev(struct actx *c, const struct evsrc *st)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	struct athread *t = actx_thread_at(c, (int32_t)col_i64(st, 3, -1), seq);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	struct athread *t = actx_thread_at(c, (int32_t)evsrc_i64(st, 3, -1), seq);
 
 	if (!t)
 		return 0;
 	t->exited = 1;
-	return note_running(c, t, (uint64_t)col_i64(st, 1, 0),
-			    (int32_t)col_i64(st, 2, -1));
+	return note_running(c, t, (uint64_t)evsrc_i64(st, 1, 0),
+			    (int32_t)evsrc_i64(st, 2, -1));
 }
 
-static int on_kvm(struct actx *c, sqlite3_stmt *st)
+static int on_kvm(struct actx *c, const struct evsrc *st)
 {
-	uint64_t seq = (uint64_t)col_i64(st, 0, 0);
-	uint64_t ts = (uint64_t)col_i64(st, 1, 0);
-	struct athread *t = actx_thread_at(c, (int32_t)col_i64(st, 3, -1), seq);
-	const char *kind = (const char *)sqlite3_column_text(st, 4);
+	uint64_t seq = (uint64_t)evsrc_i64(st, 0, 0);
+	uint64_t ts = (uint64_t)evsrc_i64(st, 1, 0);
+	struct athread *t = actx_thread_at(c, (int32_t)evsrc_i64(st, 3, -1), seq);
+	const char *kind = evsrc_text(st, 4);
 
 	if (!t)
 		return 0;
@@ -1159,7 +1360,7 @@ static int on_kvm(struct actx *c, sqlite3_stmt *st)
 		t->has_uexit = 1;
 		t->last_uexit_ns = ts;
 	}
-	return note_running(c, t, ts, (int32_t)col_i64(st, 2, -1));
+	return note_running(c, t, ts, (int32_t)evsrc_i64(st, 2, -1));
 }
 
 /* --- end of capture ------------------------------------------------------------ */
@@ -1177,16 +1378,8 @@ static int finish_thread(struct actx *c, struct athread *t)
 	}
 	if (t->is_vcpu && t->state == TS_RUNNING && t->informed &&
 	    c->t1 > t->state_start) {
-		sqlite3_stmt *st = c->ins_vslice;
-
-		sqlite3_bind_int64(st, 1, t->utid);
-		sqlite3_bind_int64(st, 2, t->tid);
-		bind_i64(st, 3, t->state_cpu, t->state_cpu < 0);
-		sqlite3_bind_int64(st, 4, (int64_t)t->state_start);
-		sqlite3_bind_int64(st, 5, (int64_t)c->t1);
-		sqlite3_bind_null(st, 6);
-		sqlite3_bind_null(st, 7);
-		rc = actx_step_reset(c, st, "vcpu_slice");
+		rc = write_vslice(c, t, t->state_cpu, t->state_start, c->t1,
+				  NULL, -1);
 	}
 	if (!rc)
 		rc = emit_state(c, t, c->t1, t->state == TS_SLEEPING && t->has_blk &&
@@ -1202,23 +1395,12 @@ static int finish_thread(struct actx *c, struct athread *t)
 
 /* --- driver ---------------------------------------------------------------------- */
 
-static const char ins_block_sql[] =
-	"INSERT INTO block(id, utid, tid, pid, start_ns, end_ns, state, reason,"
-	" futex_id, futex_uaddr, futex_pid, futex_cmd, waker_tid, waker_utid,"
-	" wakeup_ns, wakeup_source, switch_in_ns, stack_id, switch_seq,"
-	" lock_wait_id, is_vcpu, uncertain)"
-	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-	"?18,?19,?20,?21,?22)";
-static const char ins_lw_sql[] =
-	"INSERT INTO lock_wait(id, utid, tid, futex_uaddr, futex_pid, start_ns,"
-	" end_ns, nblocks, ncalls) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
-static const char ins_vswitch_sql[] =
-	"INSERT INTO vcpu_switch(utid, tid, ts, switch_seq, reason,"
-	" prev_state_str, block_id, stack_id, evidence, kvm_userspace_exit_ns)"
-	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
-static const char ins_vslice_sql[] =
-	"INSERT INTO vcpu_slice(utid, tid, cpu, start_ns, end_ns, end_reason,"
-	" switch_seq) VALUES(?1,?2,?3,?4,?5,?6,?7)";
+static int cmp_root(const void *a, const void *b)
+{
+	const struct hroot *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
 
 int timeline_run(struct actx *c)
 {
@@ -1227,24 +1409,34 @@ int timeline_run(struct actx *c)
 	int rc = 0;
 
 	memset(cur, 0, sizeof(cur));
-	if ((rc = abatch_new(c, &c->b_state, "thread_state", "utid, tid, "
-			      "start_ns, end_ns, state, cpu, runnable_reason, "
-			      "preempted_by, block_id, uncertain", 10)) ||
-	    (rc = abatch_new(c, &c->b_holder, "block_holder", "block_id, seq, "
-			      "holder_tid, holder_utid, from_ns, to_ns, "
-			      "release_futex_id, is_waker, certainty", 9)) ||
-	    (rc = wc_db_prepare(c->db, c->path, ins_block_sql, &c->ins_block, c->err)) ||
-	    (rc = wc_db_prepare(c->db, c->path, ins_lw_sql, &c->ins_lw, c->err)) ||
-	    (rc = wc_db_prepare(c->db, c->path, ins_vswitch_sql, &c->ins_vswitch, c->err)) ||
-	    (rc = wc_db_prepare(c->db, c->path, ins_vslice_sql, &c->ins_vslice, c->err)) ||
+	if ((rc = awr_new(c, &c->w_state, "thread_state", "utid, tid, "
+			  "start_ns, end_ns, state, cpu, runnable_reason, "
+			  "preempted_by, block_id, uncertain", 10)) ||
+	    (rc = awr_new(c, &c->w_holder, "block_holder", "block_id, seq, "
+			  "holder_tid, holder_utid, from_ns, to_ns, "
+			  "release_futex_id, is_waker, certainty", 9)) ||
+	    (rc = awr_new(c, &c->w_block, "block", "id, utid, tid, pid, "
+			  "start_ns, end_ns, state, reason, futex_id, futex_uaddr,"
+			  " futex_pid, futex_cmd, waker_tid, waker_utid, wakeup_ns,"
+			  " wakeup_source, switch_in_ns, stack_id, switch_seq,"
+			  " lock_wait_id, on_global_lock, is_vcpu, uncertain", 23)) ||
+	    (rc = awr_new(c, &c->w_lw, "lock_wait", "id, utid, tid, futex_uaddr,"
+			  " futex_pid, start_ns, end_ns, nblocks, ncalls", 9)) ||
+	    (rc = awr_new(c, &c->w_vswitch, "vcpu_switch", "utid, tid, ts,"
+			  " switch_seq, reason, prev_state_str, block_id, stack_id,"
+			  " evidence, kvm_userspace_exit_ns", 10)) ||
+	    (rc = awr_new(c, &c->w_vslice, "vcpu_slice", "utid, tid, cpu,"
+			  " start_ns, end_ns, end_reason, switch_seq", 7)) ||
+	    (rc = chain_open(c)) ||
 	    (rc = wc_db_prepare(c->db, c->path,
 				"SELECT symbol FROM stack_frame WHERE stack_id = ?1"
 				" ORDER BY depth", &c->q_frames, c->err)))
 		goto out;
 	for (int k = 0; k < CUR_COUNT; k++) {
-		if (!cur_sql[k])
+		if (!cur_cols[k].cols)
 			continue;
-		rc = wc_db_prepare(c->db, c->path, cur_sql[k], &cur[k].st, c->err);
+		rc = evsrc_open(c, &cur[k].src, cur_table[k], cur_cols[k].cols,
+				cur_cols[k].ncols);
 		if (!rc)
 			rc = cursor_next(c, &cur[k], k);
 		if (rc)
@@ -1265,17 +1457,17 @@ int timeline_run(struct actx *c)
 		if (best == CUR_FENTER) {
 			/* queue the call's exit; a row without an enter is
 			 * only an exit */
-			sqlite3_stmt *st = cur[best].st;
-			int enter_known = sqlite3_column_type(st, 10) != SQLITE_NULL;
+			const struct evsrc *st = &cur[best].src;
+			int enter_known = !evsrc_null(st, FX_ENTER_SEQ);
 
-			if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+			if (!evsrc_null(st, FX_EXIT_SEQ)) {
 				struct fexit e;
 
-				e.seq = col_i64(st, 11, 0);
-				e.ts = (uint64_t)col_i64(st, 12, 0);
-				e.id = col_i64(st, 3, 0);
-				e.tid = (int32_t)col_i64(st, 4, -1);
-				e.ret = col_i64(st, 13, 0);
+				e.seq = evsrc_i64(st, FX_EXIT_SEQ, 0);
+				e.ts = (uint64_t)evsrc_i64(st, FX_EXIT_NS, 0);
+				e.id = evsrc_i64(st, FX_ID, 0);
+				e.tid = (int32_t)evsrc_i64(st, FX_TID, -1);
+				e.ret = evsrc_i64(st, FX_RET, 0);
 				e.enter_known = enter_known;
 				if (enter_known && e.seq <= cur[best].seq) {
 					rc = wc_err(c->err, WC_EFORMAT, c->path,
@@ -1297,9 +1489,9 @@ int timeline_run(struct actx *c)
 			}
 		}
 		{
-			sqlite3_stmt *st = cur[best].st;
+			const struct evsrc *st = &cur[best].src;
 			uint64_t ts = best == CUR_FEXIT ? exits.v[0].ts
-					: (uint64_t)col_i64(st, 1, 0);
+					: (uint64_t)evsrc_i64(st, 1, 0);
 
 			if (!c->started) {
 				c->started = 1;
@@ -1329,6 +1521,7 @@ int timeline_run(struct actx *c)
 			goto out;
 		c->nevents++;
 		if ((c->nevents & 0xfff) == 0) {
+			hist_set_horizon(c, c->t1);
 			if (c->opt->interrupted && *c->opt->interrupted) {
 				rc = wc_err(c->err, WC_EINTERRUPTED, c->path,
 					    "analysis interrupted");
@@ -1344,15 +1537,33 @@ int timeline_run(struct actx *c)
 			goto out;
 	}
 
+	/* blocks still open: all flushed first, then their chains, so
+	 * that blocks waiting on each other (deadlocks) see each other's
+	 * holders */
+	c->defer_chains = 1;
 	for (int64_t u = 1; u <= c->max_utid; u++)
 		if (c->thr[u] && (rc = finish_thread(c, c->thr[u])))
 			goto out;
-	/* the rows still batched, before locks.c and chain.c read them */
-	if (!(rc = abatch_flush(c, c->b_state)))
-		rc = abatch_flush(c, c->b_holder);
+	if (c->ndeferred > 1)
+		qsort(c->deferred, c->ndeferred, sizeof(*c->deferred), cmp_root);
+	for (size_t i = 0; i < c->ndeferred && !rc; i++) {
+		const struct hroot *r = &c->deferred[i];
+
+		rc = chain_root(c, r->id, r->tid, r->from, r->to, r->h, r->nh);
+	}
+	if (rc)
+		goto out;
+	/* the rows still in open chunks, before anything reads them */
+	if (!(rc = awr_flush(c, c->w_state)) &&
+	    !(rc = awr_flush(c, c->w_holder)) &&
+	    !(rc = awr_flush(c, c->w_block)) &&
+	    !(rc = awr_flush(c, c->w_lw)) &&
+	    !(rc = awr_flush(c, c->w_vswitch)) &&
+	    !(rc = awr_flush(c, c->w_vslice)))
+		rc = chain_flush(c);
 out:
 	for (int k = 0; k < CUR_COUNT; k++)
-		sqlite3_finalize(cur[k].st);
+		evsrc_close(&cur[k].src);
 	free(exits.v);
 	return rc;
 }

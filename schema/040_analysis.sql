@@ -1,6 +1,14 @@
 -- title: analysis tables, recomputed by `waitchain analyze`
--- Filled by analyzer/ from the event tables in one time-ordered pass (plus
--- indexed look-ups for chains).  Column names are a public contract.
+-- Filled by analyzer/ from the event tables in one time-ordered pass
+-- (chains included: they are built from each thread's recent history
+-- when a block ends).  Column names are a public contract.
+-- The tables with a row per block, state or chain piece are columnar
+-- (wc_columnar, like the event tables, include/waitchain/coltab.h): they
+-- are written at several million rows a second, read like tables, have
+-- no indexes, and need the module (docs/schema.md).  Rows are stored in
+-- the order the analysis writes them (a hidden `row` key numbers them);
+-- use ORDER BY for any other order.  Conditions on integer columns skip
+-- chunks that cannot match.
 -- 'uncertain' columns are 1 when the row overlaps a lost-events interval
 -- (table lost) or rests on a fallback (sched_wakeup instead of
 -- sched_waking, a thread whose state before the capture is unknown).
@@ -14,30 +22,31 @@ CREATE TABLE analysis (
 );
 
 -- Contiguous intervals covering each thread's life in the capture.
-CREATE TABLE thread_state (
-    utid           INTEGER NOT NULL,  -- thread.utid
-    tid            INTEGER NOT NULL,
-    start_ns       INTEGER NOT NULL,
-    end_ns         INTEGER NOT NULL,  -- exclusive; next interval starts here
-    state          TEXT NOT NULL,     -- 'running', 'runnable', 'sleeping' (S), 'blocked_io' (D), 'unknown' (before the first event that tells), 'dead'
+CREATE VIRTUAL TABLE thread_state USING wc_columnar(
+    row            INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    utid           INTEGER,           -- thread.utid
+    tid            INTEGER,
+    start_ns       INTEGER,
+    end_ns         INTEGER,           -- exclusive; next interval starts here
+    state          TEXT,     -- 'running', 'runnable', 'sleeping' (S), 'blocked_io' (D), 'unknown' (before the first event that tells), 'dead'
     cpu            INTEGER,           -- CPU when running; CPU it left when runnable/sleeping
     runnable_reason TEXT,             -- for 'runnable': 'preempted' (switched out runnable) or 'woken' (woken, waiting for a CPU)
     preempted_by   INTEGER,           -- for 'runnable'/'preempted': tid switched in instead
     block_id       INTEGER,           -- for sleeping/blocked_io/woken-runnable: block.id
-    uncertain      INTEGER NOT NULL DEFAULT 0
+    uncertain      INTEGER
 );
 
 -- One row per time a thread went to sleep (switched out in S, D, ...) until
 -- it was woken.
-CREATE TABLE block (
-    id             INTEGER PRIMARY KEY,
-    utid           INTEGER NOT NULL,
-    tid            INTEGER NOT NULL,
+CREATE VIRTUAL TABLE block USING wc_columnar(
+    id             INTEGER,           -- numbered in the order blocks end (are written)
+    utid           INTEGER,
+    tid            INTEGER,
     pid            INTEGER,           -- process of the thread (thread.pid)
-    start_ns       INTEGER NOT NULL,  -- switch-out
-    end_ns         INTEGER NOT NULL,  -- woken (wakeup_ns), or end of capture if never woken
-    state          TEXT NOT NULL,     -- prev_state_str of the switch-out: 'S', 'D', 'I', ...; '?' when it was already asleep when the capture started (start_ns = capture start, uncertain = 1)
-    reason         TEXT NOT NULL,     -- 'futex' (inside a futex wait), 'io' (D state, not futex), 'sleep' (S, not futex), 'other'
+    start_ns       INTEGER,           -- switch-out
+    end_ns         INTEGER,           -- woken (wakeup_ns), or end of capture if never woken
+    state          TEXT,     -- prev_state_str of the switch-out: 'S', 'D', 'I', ...; '?' when it was already asleep when the capture started (start_ns = capture start, uncertain = 1)
+    reason         TEXT,     -- 'futex' (inside a futex wait), 'io' (D state, not futex), 'sleep' (S, not futex), 'other'
     futex_id       INTEGER,           -- futex.id of the enclosing futex call
     futex_uaddr    INTEGER,           -- its futex word
     futex_pid      INTEGER,           -- process owning the futex (private futexes are per process)
@@ -50,62 +59,63 @@ CREATE TABLE block (
     stack_id       INTEGER,           -- stack recorded at the switch-out
     switch_seq     INTEGER,           -- seq of the switch-out sched_switch
     lock_wait_id   INTEGER,           -- lock_wait.id for futex blocks
-    on_global_lock INTEGER NOT NULL DEFAULT 0,  -- 1 if it waited on the global mutex
-    is_vcpu        INTEGER NOT NULL DEFAULT 0,  -- 1 if the thread is a vCPU thread
-    uncertain      INTEGER NOT NULL DEFAULT 0
+    on_global_lock INTEGER,           -- 1 if it waited on the global mutex
+    is_vcpu        INTEGER,           -- 1 if the thread is a vCPU thread
+    uncertain      INTEGER
 );
 
 -- Consecutive futex waits of one thread on one futex with no progress in
 -- between (woken, lock stolen, slept again) grouped into one acquisition.
-CREATE TABLE lock_wait (
-    id          INTEGER PRIMARY KEY,
-    utid        INTEGER NOT NULL,
-    tid         INTEGER NOT NULL,
-    futex_uaddr INTEGER NOT NULL,
+CREATE VIRTUAL TABLE lock_wait USING wc_columnar(
+    row            INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    id          INTEGER,
+    utid        INTEGER,
+    tid         INTEGER,
+    futex_uaddr INTEGER,
     futex_pid   INTEGER,
-    start_ns    INTEGER NOT NULL,  -- enter of the first wait call
+    start_ns    INTEGER,           -- enter of the first wait call
     end_ns      INTEGER,           -- exit of the last wait call (NULL: still waiting at capture end)
-    nblocks     INTEGER NOT NULL,  -- blocks (times it slept) in the group
-    ncalls      INTEGER NOT NULL   -- wait calls in the group (incl. EAGAIN ones that did not sleep)
+    nblocks     INTEGER,           -- blocks (times it slept) in the group
+    ncalls      INTEGER            -- wait calls in the group (incl. EAGAIN ones that did not sleep)
 );
 
 -- For each futex block, the successive holders of the futex while the
 -- thread waited.  seq 1 held it when the waiter went to sleep; the last row
 -- is the thread whose release woke the waiter.
-CREATE TABLE block_holder (
-    block_id      INTEGER NOT NULL,  -- block.id
-    seq           INTEGER NOT NULL,  -- 1 = holder at sleep time
+CREATE VIRTUAL TABLE block_holder USING wc_columnar(
+    row            INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    block_id      INTEGER,           -- block.id
+    seq           INTEGER,           -- 1 = holder at sleep time
     holder_tid    INTEGER,           -- NULL if unknown
     holder_utid   INTEGER,
-    from_ns       INTEGER NOT NULL,  -- max(block start, previous holder's release)
-    to_ns         INTEGER NOT NULL,  -- its release (its FUTEX_WAKE... enter), or block end
+    from_ns       INTEGER,           -- max(block start, previous holder's release)
+    to_ns         INTEGER,           -- its release (its FUTEX_WAKE... enter), or block end
     release_futex_id INTEGER,        -- futex.id of the releasing wake call
-    is_waker      INTEGER NOT NULL,  -- 1 if this release woke the waiter
-    certainty     TEXT NOT NULL,     -- 'exact' (a wake call on the futex), 'no_release' (no wake seen before the waiter was woken: holder unknown), 'not_a_lock' (condition variable / event: waker is a signaller, not a holder), 'truncated' (capture ended first), 'before_capture' (the waiter was asleep when the capture began: holder at sleep time unknown)
-    PRIMARY KEY (block_id, seq)
+    is_waker      INTEGER,           -- 1 if this release woke the waiter
+    certainty     TEXT            -- 'exact' (a wake call on the futex), 'no_release' (no wake seen before the waiter was woken: holder unknown), 'not_a_lock' (condition variable / event: waker is a signaller, not a holder), 'truncated' (capture ended first), 'before_capture' (the waiter was asleep when the capture began: holder at sleep time unknown)
 );
 
 -- Holder chains: what each holder did while it held the lock, recursively.
 -- A tree flattened into rows: depth 1 rows split each block_holder interval
 -- by the holder's thread_state; when a holder slept on another futex, its
 -- children (parent_id) at depth+1 are that futex's holders over that part.
-CREATE TABLE chain (
-    id            INTEGER PRIMARY KEY,  -- tree order (pre-order)
-    block_id      INTEGER NOT NULL,     -- the root block (block.id)
+CREATE VIRTUAL TABLE chain USING wc_columnar(
+    id            INTEGER,           -- tree order (pre-order)
+    block_id      INTEGER,     -- the root block (block.id)
     parent_id     INTEGER,              -- chain.id of the row this expands, NULL at depth 1
-    depth         INTEGER NOT NULL,     -- 1 = holders of the block's futex
+    depth         INTEGER,     -- 1 = holders of the block's futex
     tid           INTEGER,              -- the holder at this depth
     utid          INTEGER,
-    from_ns       INTEGER NOT NULL,
-    to_ns         INTEGER NOT NULL,
-    state         TEXT NOT NULL,        -- 'running', 'preempted' (runnable after preemption), 'runnable' (woken, waiting for CPU), 'futex' (sleeping on another futex), 'blocked_io', 'sleeping', 'dead', 'unknown' (holder or its state not known), 'deadlock' (the holder is already on the chain: a cycle; not expanded)
+    from_ns       INTEGER,
+    to_ns         INTEGER,
+    state         TEXT,        -- 'running', 'preempted' (runnable after preemption), 'runnable' (woken, waiting for CPU), 'futex' (sleeping on another futex), 'blocked_io', 'sleeping', 'dead', 'unknown' (holder or its state not known), 'deadlock' (the holder is already on the chain: a cycle; not expanded)
     futex_uaddr   INTEGER,              -- for 'futex': the futex it waits on
     futex_pid     INTEGER,
     sub_block_id  INTEGER,              -- for 'futex'/'sleeping'/'blocked_io': the holder's own block.id
     parent_tid    INTEGER,              -- tid at depth-1 (the waiter for depth 1)
     preempted_by  INTEGER,              -- for 'preempted': tid running instead (when known)
     cpu           INTEGER,
-    uncertain     INTEGER NOT NULL DEFAULT 0
+    uncertain     INTEGER
 );
 
 -- vCPU threads (comm matching the --vcpu pattern).
@@ -114,7 +124,7 @@ CREATE TABLE vcpu (
     tid         INTEGER NOT NULL,
     pid         INTEGER,
     comm        TEXT,
-    vcpu_index  INTEGER,  -- n of 'CPU n/KVM' when the name has it
+    vcpu_index  INTEGER,           -- n of 'CPU n/KVM' when the name has it
     accel       TEXT      -- 'KVM', 'TCG', 'HVF', 'WHPX', ... when the name has it
 );
 
@@ -146,12 +156,13 @@ CREATE TABLE global_lock (
 );
 
 -- Every switch-out of a vCPU thread, classified.
-CREATE TABLE vcpu_switch (
-    utid         INTEGER NOT NULL,
-    tid          INTEGER NOT NULL,
-    ts           INTEGER NOT NULL,
-    switch_seq   INTEGER NOT NULL,
-    reason       TEXT NOT NULL,    -- 'preempted', 'futex_global', 'futex_other', 'io', 'sleep', 'exit', 'other'
+CREATE VIRTUAL TABLE vcpu_switch USING wc_columnar(
+    row            INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    utid         INTEGER,
+    tid          INTEGER,
+    ts           INTEGER,
+    switch_seq   INTEGER,
+    reason       TEXT,    -- 'preempted', 'futex_global', 'futex_other', 'io', 'sleep', 'exit', 'other'
     prev_state_str TEXT,
     block_id     INTEGER,
     stack_id     INTEGER,
@@ -160,12 +171,13 @@ CREATE TABLE vcpu_switch (
 );
 
 -- vCPU on-CPU slices: switch-in to switch-out.
-CREATE TABLE vcpu_slice (
-    utid       INTEGER NOT NULL,
-    tid        INTEGER NOT NULL,
+CREATE VIRTUAL TABLE vcpu_slice USING wc_columnar(
+    row            INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    utid       INTEGER,
+    tid        INTEGER,
     cpu        INTEGER,
-    start_ns   INTEGER NOT NULL,
-    end_ns     INTEGER NOT NULL,
+    start_ns   INTEGER,
+    end_ns     INTEGER,
     end_reason TEXT,              -- vcpu_switch.reason of the switch-out ending it, NULL at capture end
     switch_seq INTEGER            -- vcpu_switch.switch_seq of that switch-out, NULL at capture end
 );

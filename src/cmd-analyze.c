@@ -77,11 +77,13 @@ static void print_summary(sqlite3 *db)
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT (SELECT count(*) FROM thread_state),"
-			       " (SELECT count(*) FROM block),"
-			       " (SELECT count(*) FROM block WHERE reason = 'futex'),"
+			       /* the analysis counted its rows: count(*) of a
+				* columnar table would decode it all */
+			       "SELECT (SELECT value FROM analysis WHERE key = 'state_rows'),"
+			       " (SELECT value FROM analysis WHERE key = 'blocks'),"
+			       " (SELECT value FROM analysis WHERE key = 'futex_blocks'),"
 			       " (SELECT count(*) FROM vcpu),"
-			       " (SELECT count(*) FROM chain),"
+			       " (SELECT value FROM analysis WHERE key = 'chain_rows'),"
 			       " (SELECT value FROM analysis WHERE key = 'analyze_seconds'),"
 			       " (SELECT value FROM analysis WHERE key = 'events_per_second')",
 			       -1, &st, NULL) == SQLITE_OK &&

@@ -22,9 +22,24 @@
  * length and index is checked while decoding; a bad chunk is
  * SQLITE_CORRUPT with the table named, never a crash.
  *
+ * Readers: one chunk decoder (struct chunk: copy the blob, parse the
+ * header and dictionary, decode the key column, then other columns on
+ * first use, patches applied) serves both the virtual table's cursors
+ * and the native scans (wc_coltab_scan_*), so that SQL and the analyzer
+ * cannot disagree on a row.  A scan holds one chunk in memory, a
+ * cursor the last few it used (SLOTS).
+ *
+ * Joins on a non-key column filter the inner cursor once per outer row;
+ * such a cursor keeps the table's chunk directory (bounds, zone maps
+ * widened by the chunks' patches, which chunks have patches: tens of
+ * bytes per chunk) after its first filter, and later filters pick chunks
+ * from it without running SQL over the chunks they rule out, and skip
+ * the rows that fail the constraints themselves.
+ *
  * This file depends on SQLite only, so that it also builds as the
  * loadable extension waitchain_sqlite.so (WC_SQLITE_EXTENSION) for the
- * sqlite3 shell and Python.
+ * sqlite3 shell and Python; the scans and wc_coltab_clear(), which
+ * report through struct wc_error, are left out of that build.
  */
 #ifdef WC_SQLITE_EXTENSION
 #include <sqlite3ext.h>
@@ -256,6 +271,360 @@ int wc_coltab_write_patch(sqlite3 *db, const char *schema, const char *table,
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* --- decoding one chunk: shared by the virtual table's cursors and scans ----------- */
+
+/* A patch entry of the current chunk: row index, column, new value. */
+struct cpatch {
+	uint32_t row;
+	int col;
+	int is_null;
+	int64_t v;
+};
+
+/*
+ * One chunk being read.  The blob is copied (dictionary strings point
+ * into the copy), the key column is decoded on load, the others on first
+ * use; a column's patches are applied as it is decoded.  Buffers are
+ * kept from one chunk to the next and sized for WC_COLTAB_CHUNK_ROWS, so
+ * a reader holds one chunk's worth of memory whatever the table size.
+ */
+struct chunk {
+	int ncols;
+	const uint8_t *is_text;	/* per column, borrowed from the reader */
+	const char *what;	/* after SQLITE_CORRUPT: what is wrong (static text) */
+	unsigned char *blob;	/* copy of the chunk blob */
+	size_t nblob, cap_blob;
+	uint32_t n;		/* rows of the loaded chunk, 0 = none loaded */
+	size_t col_off[WC_COLTAB_MAX_COLS], col_len[WC_COLTAB_MAX_COLS];
+	int64_t *vals[WC_COLTAB_MAX_COLS];	/* [cap_rows], valid when decoded */
+	uint8_t *nulls[WC_COLTAB_MAX_COLS];	/* [cap_rows]: 1 = NULL */
+	uint8_t decoded[WC_COLTAB_MAX_COLS];
+	uint32_t cap_rows;
+	const unsigned char **dict;	/* into blob, not NUL-terminated */
+	uint32_t *dict_len;
+	uint32_t ndict, cap_dict;
+	struct cpatch *pat;	/* patches of the loaded chunk, in write order */
+	size_t npat, cap_pat;
+};
+
+/* Records what is corrupt; SQLITE_CORRUPT.  The reader turns it into its
+ * own error (the vtab's message, or a struct wc_error for scans). */
+static int bad(struct chunk *d, const char *what)
+{
+	d->what = what;
+	return SQLITE_CORRUPT;
+}
+
+/* Frees D's buffers (not D). */
+static void chunk_free(struct chunk *d)
+{
+	sqlite3_free(d->blob);
+	for (int i = 0; i < WC_COLTAB_MAX_COLS; i++) {
+		sqlite3_free(d->vals[i]);
+		sqlite3_free(d->nulls[i]);
+	}
+	sqlite3_free(d->dict);
+	sqlite3_free(d->dict_len);
+	sqlite3_free(d->pat);
+}
+
+/* Parses the blob's header and dictionary (columns are decoded lazily by
+ * chunk_col()). */
+static int chunk_parse(struct chunk *d)
+{
+	const unsigned char *p = d->blob, *end = d->blob + d->nblob;
+	uint64_t ver, n, ncols, ndict;
+	size_t off;
+
+	if (get_varint(&p, end, &ver) || ver != 1)
+		return bad(d, "version");
+	if (get_varint(&p, end, &n) || n == 0 || n > WC_COLTAB_CHUNK_ROWS)
+		return bad(d, "row count");
+	if (get_varint(&p, end, &ncols) || ncols != (uint64_t)d->ncols)
+		return bad(d, "column count");
+	off = 0;
+	for (int i = 0; i < d->ncols; i++) {
+		uint64_t len;
+
+		if (get_varint(&p, end, &len) || len > (uint64_t)(end - p))
+			return bad(d, "column length");
+		d->col_len[i] = (size_t)len;
+		d->col_off[i] = off;
+		off += (size_t)len;
+	}
+	if (off > (size_t)(end - p))
+		return bad(d, "column bytes");
+	for (int i = 0; i < d->ncols; i++)
+		d->col_off[i] += (size_t)(p - d->blob);
+	p += off;
+	if (get_varint(&p, end, &ndict) || ndict > (uint64_t)(end - p))
+		return bad(d, "dictionary size");
+	if (ndict > d->cap_dict) {
+		const unsigned char **dd = sqlite3_realloc64(d->dict, ndict * sizeof(*dd));
+		uint32_t *l = dd ? sqlite3_realloc64(d->dict_len, ndict * sizeof(*l)) : NULL;
+
+		if (dd)
+			d->dict = dd;
+		if (!dd || !l)
+			return SQLITE_NOMEM;
+		d->dict_len = l;
+		d->cap_dict = (uint32_t)ndict;
+	}
+	for (uint64_t i = 0; i < ndict; i++) {
+		uint64_t len;
+
+		if (get_varint(&p, end, &len) || len > (uint64_t)(end - p))
+			return bad(d, "dictionary string");
+		d->dict[i] = p;
+		d->dict_len[i] = (uint32_t)len;
+		p += len;
+	}
+	d->ndict = (uint32_t)ndict;
+	if (n > d->cap_rows) {
+		for (int i = 0; i < WC_COLTAB_MAX_COLS; i++) {
+			sqlite3_free(d->vals[i]);
+			sqlite3_free(d->nulls[i]);
+			d->vals[i] = NULL;
+			d->nulls[i] = NULL;
+		}
+		d->cap_rows = WC_COLTAB_CHUNK_ROWS;
+	}
+	d->n = (uint32_t)n;
+	return SQLITE_OK;
+}
+
+/* Decodes column COL of the loaded chunk and applies its patches. */
+static int chunk_col(struct chunk *d, int col)
+{
+	const unsigned char *p, *end;
+	int64_t prev = 0;
+	int64_t *v;
+	uint8_t *nl;
+
+	assert(d->n > 0 && col >= 0 && col < d->ncols);
+	p = d->blob + d->col_off[col];
+	end = p + d->col_len[col];
+	if (!d->vals[col]) {
+		d->vals[col] = sqlite3_malloc64(sizeof(int64_t) * d->cap_rows);
+		d->nulls[col] = sqlite3_malloc64(d->cap_rows);
+		if (!d->vals[col] || !d->nulls[col])
+			return SQLITE_NOMEM;
+	}
+	v = d->vals[col];
+	nl = d->nulls[col];
+	if (p >= end)
+		return bad(d, "empty column");
+	if (*p++ & 1) {
+		size_t bm = (d->n + 7) / 8;
+
+		if ((size_t)(end - p) < bm)
+			return bad(d, "null bitmap");
+		for (uint32_t r = 0; r < d->n; r++)
+			nl[r] = (uint8_t)((p[r / 8] >> (r % 8)) & 1);
+		p += bm;
+	} else {
+		memset(nl, 0, d->n);
+	}
+	for (uint32_t r = 0; r < d->n; r++) {
+		uint64_t u;
+
+		if (nl[r]) {
+			v[r] = 0;
+			continue;
+		}
+		if (get_varint(&p, end, &u))
+			return bad(d, "column value");
+		if (d->is_text[col]) {
+			if (u >= d->ndict)
+				return bad(d, "dictionary index");
+			v[r] = (int64_t)u;
+		} else {
+			prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(u));
+			v[r] = prev;
+		}
+	}
+	if (col == 0) {
+		for (uint32_t r = 0; r < d->n; r++)
+			if (nl[r] || (r && v[r] <= v[r - 1]))
+				return bad(d, "keys not increasing");
+	}
+	for (size_t i = 0; i < d->npat; i++)
+		if (d->pat[i].col == col) {
+			nl[d->pat[i].row] = (uint8_t)d->pat[i].is_null;
+			v[d->pat[i].row] = d->pat[i].v;
+		}
+	d->decoded[col] = 1;
+	return SQLITE_OK;
+}
+
+/* Index of the first row of the loaded chunk whose key is >= KEY (n
+ * when none); the key column is decoded. */
+static uint32_t lower_bound(const struct chunk *d, int64_t key)
+{
+	uint32_t lo = 0, hi = d->n;
+
+	assert(d->decoded[0]);
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d->vals[0][mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Row index of KEY in the loaded chunk, or -1. */
+static int64_t row_of_key(const struct chunk *d, int64_t key)
+{
+	uint32_t r = lower_bound(d, key);
+
+	return r < d->n && d->vals[0][r] == key ? (int64_t)r : -1;
+}
+
+/*
+ * Loads the chunk row (FIRST, LAST, N, DATA): copies DATA, parses it,
+ * decodes the key column and checks it against the row's bounds.  No
+ * patches yet (chunk_patches()).  On error nothing is loaded (d->n 0).
+ */
+static int chunk_load(struct chunk *d, const void *data, int ndata,
+		      int64_t first, int64_t last, int64_t n)
+{
+	int rc;
+
+	d->n = 0;
+	d->npat = 0;
+	memset(d->decoded, 0, sizeof(d->decoded));
+	if (!data || ndata <= 0)
+		return bad(d, "no data");
+	if ((size_t)ndata > d->cap_blob) {
+		unsigned char *b = sqlite3_realloc64(d->blob, (size_t)ndata);
+
+		if (!b)
+			return SQLITE_NOMEM;
+		d->blob = b;
+		d->cap_blob = (size_t)ndata;
+	}
+	memcpy(d->blob, data, (size_t)ndata);
+	d->nblob = (size_t)ndata;
+	if ((rc = chunk_parse(d)) == SQLITE_OK && (rc = chunk_col(d, 0)) == SQLITE_OK &&
+	    (d->n != (uint64_t)n || d->vals[0][0] != first ||
+	     d->vals[0][d->n - 1] != last))
+		rc = bad(d, "chunk bounds");
+	if (rc != SQLITE_OK)
+		d->n = 0;
+	return rc;
+}
+
+/* The query of the patch rows of a key range (?1, ?2), for
+ * chunk_patches(); caller frees with sqlite3_free(). */
+static char *patch_sql(const char *schema, const char *table)
+{
+	return sqlite3_mprintf("SELECT row, data FROM \"%w\".\"%w__patch\""
+			       " WHERE row BETWEEN ?1 AND ?2", schema, table);
+}
+
+/* Reads the patches of the loaded chunk [FIRST, LAST] through ST (a
+ * patch_sql() statement; bound, stepped and reset here) into d->pat, row
+ * indexes resolved through the key column, and applies them to the
+ * columns already decoded. */
+static int chunk_patches(struct chunk *d, sqlite3_stmt *st, int64_t first,
+			 int64_t last)
+{
+	int rc;
+
+	assert(d->n > 0 && d->decoded[0]);
+	d->npat = 0;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t key = sqlite3_column_int64(st, 0), row;
+		const unsigned char *p = sqlite3_column_blob(st, 1);
+		const unsigned char *end;
+		uint64_t cnt;
+
+		if (!p) {
+			rc = bad(d, "empty patch");
+			break;
+		}
+		end = p + sqlite3_column_bytes(st, 1);
+		row = row_of_key(d, key);
+		if (row < 0 || get_varint(&p, end, &cnt) || cnt > 127) {
+			rc = bad(d, "patch");
+			break;
+		}
+		for (uint64_t i = 0; i < cnt; i++) {
+			uint64_t col, flag, u = 0;
+
+			if (get_varint(&p, end, &col) || col == 0 ||
+			    col >= (uint64_t)d->ncols || d->is_text[col] ||
+			    get_varint(&p, end, &flag) || flag > 1 ||
+			    (flag && get_varint(&p, end, &u))) {
+				rc = bad(d, "patch value");
+				goto out;
+			}
+			if (d->npat == d->cap_pat) {
+				size_t nc = d->cap_pat ? d->cap_pat * 2 : 64;
+				struct cpatch *np = sqlite3_realloc64(d->pat, nc * sizeof(*np));
+
+				if (!np) {
+					rc = SQLITE_NOMEM;
+					goto out;
+				}
+				d->pat = np;
+				d->cap_pat = nc;
+			}
+			d->pat[d->npat].row = (uint32_t)row;
+			d->pat[d->npat].col = (int)col;
+			d->pat[d->npat].is_null = !flag;
+			d->pat[d->npat].v = flag ? zz_dec(u) : 0;
+			d->npat++;
+		}
+	}
+out:
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	/* columns decoded before the patches were known get them now (the
+	 * key column never has any) */
+	for (int col = 1; rc == SQLITE_OK && col < d->ncols; col++)
+		if (d->decoded[col])
+			rc = chunk_col(d, col);
+	if (rc != SQLITE_OK)
+		d->n = 0;
+	return rc;
+}
+
+/* Reads a zone map (ncols x (flag, zigzag min, zigzag max)) into MN/MX
+ * and *HAS (bit c: column c has a non-NULL integer).  0, or -1 when the
+ * map is missing or malformed (it then rules nothing out). */
+static int zone_parse(int ncols, const unsigned char *z, int nz, int64_t *mn,
+		      int64_t *mx, uint64_t *has)
+{
+	const unsigned char *end;
+
+	*has = 0;
+	if (!z || nz <= 0)
+		return -1;
+	end = z + nz;
+	for (int i = 0; i < ncols; i++) {
+		uint64_t flag, a, b;
+
+		mn[i] = mx[i] = 0;
+		if (get_varint(&z, end, &flag))
+			return -1;
+		if (flag) {
+			if (get_varint(&z, end, &a) || get_varint(&z, end, &b))
+				return -1;
+			mn[i] = zz_dec(a);
+			mx[i] = zz_dec(b);
+			*has |= (uint64_t)1 << i;
+		}
+	}
+	return 0;
+}
+
 /* --- the virtual table ------------------------------------------------------------ */
 
 struct ctab {
@@ -265,34 +634,69 @@ struct ctab {
 	char *name;		/* table name */
 	int ncols;
 	uint8_t is_text[WC_COLTAB_MAX_COLS];
+	/* bumped by every INSERT and UPDATE through the module: cursors
+	 * drop what they cached of an older state of the table */
+	uint64_t gen;
 };
 
-/* One decoded chunk, columns decoded on first use. */
+/* One chunk of a cursor's chunk directory: its t__chunk row. */
+struct cdir {
+	int64_t first, last, n;
+	uint64_t has;		/* zone map: bit c = column c has min and max */
+	uint8_t zoned;		/* the zone map (widened by the chunk's patches)
+				 * was readable; else the chunk is never excluded */
+	uint8_t patched;	/* t__patch has rows in [first, last] */
+};
+
+/* Chunks a cursor keeps decoded, least recently used replaced: a join
+ * looking values up outer row after outer row finds them in the same
+ * few chunks (a value near a chunk boundary or in the overlapping zone
+ * maps of neighbours; a chunk whose patches widened its zone map). */
+#define SLOTS 4
+
+struct cslot {
+	struct chunk ch;
+	int have;		/* ch holds the chunk that starts at key first */
+	int64_t first;
+	uint64_t gen;		/* ... as of this table generation */
+	uint64_t used;		/* when it last became current (LRU) */
+};
+
+/*
+ * A cursor: the current chunk and where the scan is.  Scans with
+ * constraints on non-key columns walk an in-memory chunk directory
+ * (every chunk's bounds, zone map and "has patches" flag, read on the
+ * first such filter) and fetch only the chunks it cannot rule out: a
+ * nested-loop join filters this cursor once per outer row, and must not
+ * run SQL over every chunk each time.  Within a chunk, rows failing
+ * those constraints are skipped here (SQLite still checks the rows it
+ * gets: nothing is omitted), so a look-up returns its few rows rather
+ * than a chunk's.  Other scans read t__chunk in key order.  Either way
+ * a chunk that is already decoded is reused.
+ */
 struct ccur {
 	sqlite3_vtab_cursor base;
-	sqlite3_stmt *chunks;	/* chunk rows of this scan */
+	sqlite3_stmt *chunks;	/* chunk rows of a key range */
+	sqlite3_stmt *fetch;	/* one chunk row, by first */
 	sqlite3_stmt *patches;	/* patch rows of one chunk */
 	int eof;
 	int64_t lo, hi;		/* key bounds (inclusive) */
-	int single;		/* look-up served from the cached chunk */
+	int single;		/* look-up served from the decoded chunk */
 	int ncons;		/* zone-map constraints */
 	int con_col[16], con_op[16];
 	int64_t con_val[16];
-	/* the current chunk */
-	unsigned char *blob;	/* copy of the chunk blob */
-	size_t nblob, cap_blob;
-	uint32_t n, row;
-	size_t col_off[WC_COLTAB_MAX_COLS], col_len[WC_COLTAB_MAX_COLS];
-	int64_t *vals[WC_COLTAB_MAX_COLS];	/* [n] when decoded */
-	uint8_t *nulls[WC_COLTAB_MAX_COLS];
-	uint8_t decoded[WC_COLTAB_MAX_COLS];
-	uint32_t cap_rows;
-	const unsigned char **dict;	/* into blob */
-	uint32_t *dict_len;
-	uint32_t ndict, cap_dict;
-	/* patches of the current chunk: (row index, column, null, value) */
-	struct cpatch { uint32_t row; int col; int is_null; int64_t v; } *pat;
-	size_t npat, cap_pat;
+	/* decoded chunks */
+	struct cslot slot[SLOTS];
+	struct chunk *ch;	/* the current one (a slot's), NULL before the first */
+	uint32_t row;		/* the current row of ch */
+	uint64_t tick;		/* LRU clock of the slots */
+	/* the chunk directory (filters with non-key constraints) */
+	int use_dir;		/* this filter walks it */
+	int have_dir;
+	uint64_t dir_gen;
+	struct cdir *dir;
+	int64_t *zmin, *zmax;	/* [ndir][ncols] */
+	size_t ndir, cap_dir, dir_pos;
 };
 
 static int corrupt(struct ctab *t, const char *what)
@@ -303,14 +707,27 @@ static int corrupt(struct ctab *t, const char *what)
 	return SQLITE_CORRUPT;
 }
 
-/* Parses one column declaration "name type ..." (comments skipped).
- * Writes "name TYPE" into OUT (sqlite3_str) and sets *IS_TEXT. */
+/* RC of a decoder call on chunk D, with the table's message set when
+ * the chunk is corrupt. */
+static int chunk_err(struct ctab *t, struct chunk *d, int rc)
+{
+	if (rc == SQLITE_CORRUPT && d->what) {
+		rc = corrupt(t, d->what);
+		d->what = NULL;
+	}
+	return rc;
+}
+
+/* Parses one column declaration "name [type] [HIDDEN]" (comments
+ * skipped).  Writes "name TYPE [HIDDEN]" into OUT (sqlite3_str) and sets
+ * *IS_TEXT. */
 static int parse_column(const char *arg, sqlite3_str *out, uint8_t *is_text)
 {
 	char clean[512];
 	size_t n = 0;
 	const char *s = arg;
-	char *name, *type, *save = NULL;
+	char *name, *tok, *type = NULL, *save = NULL;
+	int hidden = 0;
 
 	while (*s && n + 1 < sizeof(clean)) {
 		if (s[0] == '-' && s[1] == '-') {
@@ -329,15 +746,23 @@ static int parse_column(const char *arg, sqlite3_str *out, uint8_t *is_text)
 	}
 	clean[n] = 0;
 	name = strtok_r(clean, " ", &save);
-	type = name ? strtok_r(NULL, " ", &save) : NULL;
 	if (!name)
 		return SQLITE_ERROR;
 	for (const char *c = name; *c; c++)
 		if (!(*c == '_' || (*c >= 'a' && *c <= 'z') ||
 		      (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
 			return SQLITE_ERROR;
+	/* the type is the first word after the name that is not HIDDEN */
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+		if (sqlite3_stricmp(tok, "HIDDEN") == 0)
+			hidden = 1;
+		else if (!type)
+			type = tok;
+	}
 	*is_text = type && sqlite3_stricmp(type, "TEXT") == 0;
-	sqlite3_str_appendf(out, "%s %s", name, *is_text ? "TEXT" : "INTEGER");
+	/* SQLite reads HIDDEN in a virtual table's declared types */
+	sqlite3_str_appendf(out, "%s %s%s", name, *is_text ? "TEXT" : "INTEGER",
+			    hidden ? " HIDDEN" : "");
 	return SQLITE_OK;
 }
 
@@ -455,13 +880,22 @@ enum { OP_EQ, OP_GT, OP_GE, OP_LT, OP_LE };
  * checked against each chunk's zone map.  Nothing is omitted: SQLite
  * still tests every row, we only skip chunks that cannot match.
  * idxStr lists "column:op" pairs in argv order.
+ *
+ * Costs (1 per row a full scan steps through): a key look-up reads one
+ * chunk; an EQ on another integer column (block_holder.block_id, nearly
+ * increasing with the key) typically falls in one or two chunks' zone
+ * maps, which the cursor finds in its in-memory chunk directory: ~2
+ * chunks' rows, far below a scan, so that the planner makes such a
+ * table the inner loop of a join on that column.  (A column that does
+ * not follow the key, cpu or tid, has every chunk in range: such a
+ * look-up costs a scan, and the estimate is then wrong.)
  */
 static int ctab_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 {
 	struct ctab *t = (struct ctab *)vt;
 	char plan[16 * 8 + 1];
 	size_t len = 0;
-	int argi = 0, key_eq = 0, key_range = 0;
+	int argi = 0, key_eq = 0, key_range = 0, col_eq = 0;
 
 	plan[0] = 0;
 	for (int i = 0; i < info->nConstraint && argi < 16; i++) {
@@ -487,6 +921,8 @@ static int ctab_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 				key_eq = 1;
 			else
 				key_range = 1;
+		} else if (op == OP_EQ) {
+			col_eq = 1;
 		}
 	}
 	if (info->nOrderBy == 1 && !info->aOrderBy[0].desc &&
@@ -496,6 +932,9 @@ static int ctab_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 		info->estimatedCost = 20;
 		info->estimatedRows = 1;
 		info->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+	} else if (col_eq) {
+		info->estimatedCost = 2 * WC_COLTAB_CHUNK_ROWS;
+		info->estimatedRows = 2 * WC_COLTAB_CHUNK_ROWS;
 	} else if (key_range) {
 		info->estimatedCost = 250000;
 		info->estimatedRows = 100000;
@@ -514,12 +953,16 @@ static int ctab_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 
 static int ctab_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 {
+	struct ctab *t = (struct ctab *)vt;
 	struct ccur *c = sqlite3_malloc(sizeof(*c));
 
-	(void)vt;
 	if (!c)
 		return SQLITE_NOMEM;
 	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < SLOTS; i++) {
+		c->slot[i].ch.ncols = t->ncols;
+		c->slot[i].ch.is_text = t->is_text;
+	}
 	c->eof = 1;
 	*out = &c->base;
 	return SQLITE_OK;
@@ -530,280 +973,164 @@ static int ctab_close(sqlite3_vtab_cursor *cur)
 	struct ccur *c = (struct ccur *)cur;
 
 	sqlite3_finalize(c->chunks);
+	sqlite3_finalize(c->fetch);
 	sqlite3_finalize(c->patches);
-	sqlite3_free(c->blob);
-	for (int i = 0; i < WC_COLTAB_MAX_COLS; i++) {
-		sqlite3_free(c->vals[i]);
-		sqlite3_free(c->nulls[i]);
-	}
-	sqlite3_free(c->dict);
-	sqlite3_free(c->dict_len);
-	sqlite3_free(c->pat);
+	for (int i = 0; i < SLOTS; i++)
+		chunk_free(&c->slot[i].ch);
+	sqlite3_free(c->dir);
+	sqlite3_free(c->zmin);
+	sqlite3_free(c->zmax);
 	sqlite3_free(c);
 	return SQLITE_OK;
 }
 
-/* Parses the current chunk's header and dictionary (columns are decoded
- * lazily by col_decode()). */
-static int chunk_parse(struct ctab *t, struct ccur *c)
+/* Prepares *ST from SQL (freed here; NULL: out of memory) unless it is
+ * prepared already. */
+static int prepare_once(struct ctab *t, sqlite3_stmt **st, char *sql)
 {
-	const unsigned char *p = c->blob, *end = c->blob + c->nblob;
-	uint64_t ver, n, ncols, ndict;
-	size_t off;
+	int rc = SQLITE_OK;
 
-	if (get_varint(&p, end, &ver) || ver != 1)
-		return corrupt(t, "version");
-	if (get_varint(&p, end, &n) || n == 0 || n > WC_COLTAB_CHUNK_ROWS)
-		return corrupt(t, "row count");
-	if (get_varint(&p, end, &ncols) || ncols != (uint64_t)t->ncols)
-		return corrupt(t, "column count");
-	c->n = (uint32_t)n;
-	c->npat = 0;
-	off = 0;
-	for (int i = 0; i < t->ncols; i++) {
-		uint64_t len;
-
-		if (get_varint(&p, end, &len) || len > (uint64_t)(end - p))
-			return corrupt(t, "column length");
-		c->col_len[i] = (size_t)len;
-		c->col_off[i] = off;
-		off += (size_t)len;
-	}
-	if (off > (size_t)(end - p))
-		return corrupt(t, "column bytes");
-	for (int i = 0; i < t->ncols; i++)
-		c->col_off[i] += (size_t)(p - c->blob);
-	p += off;
-	if (get_varint(&p, end, &ndict) || ndict > (uint64_t)(end - p))
-		return corrupt(t, "dictionary size");
-	if (ndict > c->cap_dict) {
-		const unsigned char **d = sqlite3_realloc64(c->dict, ndict * sizeof(*d));
-		uint32_t *l = d ? sqlite3_realloc64(c->dict_len, ndict * sizeof(*l)) : NULL;
-
-		if (d)
-			c->dict = d;
-		if (!d || !l)
-			return SQLITE_NOMEM;
-		c->dict_len = l;
-		c->cap_dict = (uint32_t)ndict;
-	}
-	for (uint64_t i = 0; i < ndict; i++) {
-		uint64_t len;
-
-		if (get_varint(&p, end, &len) || len > (uint64_t)(end - p))
-			return corrupt(t, "dictionary string");
-		c->dict[i] = p;
-		c->dict_len[i] = (uint32_t)len;
-		p += len;
-	}
-	c->ndict = (uint32_t)ndict;
-	if (c->n > c->cap_rows) {
-		for (int i = 0; i < WC_COLTAB_MAX_COLS; i++) {
-			sqlite3_free(c->vals[i]);
-			sqlite3_free(c->nulls[i]);
-			c->vals[i] = NULL;
-			c->nulls[i] = NULL;
-		}
-		c->cap_rows = WC_COLTAB_CHUNK_ROWS;
-	}
-	memset(c->decoded, 0, sizeof(c->decoded));
-	return SQLITE_OK;
-}
-
-/* Decodes column COL of the current chunk (and applies its patches). */
-static int col_decode(struct ctab *t, struct ccur *c, int col)
-{
-	const unsigned char *p = c->blob + c->col_off[col];
-	const unsigned char *end = p + c->col_len[col];
-	int64_t prev = 0;
-	int64_t *v;
-	uint8_t *nl;
-
-	if (!c->vals[col]) {
-		c->vals[col] = sqlite3_malloc64(sizeof(int64_t) * c->cap_rows);
-		c->nulls[col] = sqlite3_malloc64(c->cap_rows);
-		if (!c->vals[col] || !c->nulls[col])
-			return SQLITE_NOMEM;
-	}
-	v = c->vals[col];
-	nl = c->nulls[col];
-	if (p >= end)
-		return corrupt(t, "empty column");
-	if (*p++ & 1) {
-		size_t bm = (c->n + 7) / 8;
-
-		if ((size_t)(end - p) < bm)
-			return corrupt(t, "null bitmap");
-		for (uint32_t r = 0; r < c->n; r++)
-			nl[r] = (uint8_t)((p[r / 8] >> (r % 8)) & 1);
-		p += bm;
-	} else {
-		memset(nl, 0, c->n);
-	}
-	for (uint32_t r = 0; r < c->n; r++) {
-		uint64_t u;
-
-		if (nl[r]) {
-			v[r] = 0;
-			continue;
-		}
-		if (get_varint(&p, end, &u))
-			return corrupt(t, "column value");
-		if (t->is_text[col]) {
-			if (u >= c->ndict)
-				return corrupt(t, "dictionary index");
-			v[r] = (int64_t)u;
-		} else {
-			prev = (int64_t)((uint64_t)prev + (uint64_t)zz_dec(u));
-			v[r] = prev;
-		}
-	}
-	if (col == 0) {
-		for (uint32_t r = 0; r < c->n; r++)
-			if (nl[r] || (r && v[r] <= v[r - 1]))
-				return corrupt(t, "keys not increasing");
-	}
-	for (size_t i = 0; i < c->npat; i++)
-		if (c->pat[i].col == col) {
-			nl[c->pat[i].row] = (uint8_t)c->pat[i].is_null;
-			v[c->pat[i].row] = c->pat[i].v;
-		}
-	c->decoded[col] = 1;
-	return SQLITE_OK;
-}
-
-/* Finds row index of KEY in the current chunk (decoded key column). */
-static int64_t row_of_key(const struct ccur *c, int64_t key)
-{
-	uint32_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (c->vals[0][mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n && c->vals[0][lo] == key ? (int64_t)lo : -1;
-}
-
-/* Prepares c->patches, the cursor's query of the patch rows of a key
- * range (once per cursor). */
-static int prepare_patches(struct ctab *t, struct ccur *c)
-{
-	char *sql;
-	int rc;
-
-	if (c->patches)
-		return SQLITE_OK;
-	sql = sqlite3_mprintf("SELECT row, data FROM \"%w\".\"%w__patch\""
-			      " WHERE row BETWEEN ?1 AND ?2", t->schema, t->name);
-	rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &c->patches, NULL)
-		 : SQLITE_NOMEM;
+	if (!*st)
+		rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, st, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
 	return rc;
 }
 
-/* Reads the patches of the chunk [FIRST, LAST] into c->pat (row
- * indexes resolved through the decoded key column). */
-static int load_patches(struct ctab *t, struct ccur *c, int64_t first,
-			int64_t last)
+/* Widens directory entry I's zone map by the patch blob P of one of its
+ * rows (a patch may move a value outside the written zone map); a blob
+ * that does not parse leaves the chunk never excluded (reading it will
+ * report the corruption). */
+static void dir_patch(const struct ctab *t, struct ccur *c, size_t i,
+		      const unsigned char *p, int np)
 {
-	int rc;
+	struct cdir *e = &c->dir[i];
+	int64_t *mn = c->zmin + i * (size_t)t->ncols;
+	int64_t *mx = c->zmax + i * (size_t)t->ncols;
+	const unsigned char *end = p ? p + np : NULL;
+	uint64_t cnt;
 
-	c->npat = 0;
-	if ((rc = prepare_patches(t, c)) != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(c->patches, 1, first);
-	sqlite3_bind_int64(c->patches, 2, last);
-	while ((rc = sqlite3_step(c->patches)) == SQLITE_ROW) {
-		int64_t key = sqlite3_column_int64(c->patches, 0), row;
-		const unsigned char *p = sqlite3_column_blob(c->patches, 1);
-		const unsigned char *end;
-		uint64_t cnt;
+	e->patched = 1;
+	if (!p || get_varint(&p, end, &cnt) || cnt > 127) {
+		e->zoned = 0;
+		return;
+	}
+	for (uint64_t k = 0; k < cnt; k++) {
+		uint64_t col, flag, u = 0;
+		int64_t v;
 
-		if (!p) {
-			rc = corrupt(t, "empty patch");
-			break;
+		if (get_varint(&p, end, &col) || col == 0 || col >= (uint64_t)t->ncols ||
+		    t->is_text[col] || get_varint(&p, end, &flag) || flag > 1 ||
+		    (flag && get_varint(&p, end, &u))) {
+			e->zoned = 0;
+			return;
 		}
-		end = p + sqlite3_column_bytes(c->patches, 1);
-		if (!c->decoded[0] && (rc = col_decode(t, c, 0)) != SQLITE_OK)
-			break;
-		row = row_of_key(c, key);
-		if (row < 0 || get_varint(&p, end, &cnt) || cnt > 127) {
-			rc = corrupt(t, "patch");
-			break;
-		}
-		for (uint64_t i = 0; i < cnt; i++) {
-			uint64_t col, flag, u = 0;
-
-			if (get_varint(&p, end, &col) || col == 0 ||
-			    col >= (uint64_t)t->ncols || t->is_text[col] ||
-			    get_varint(&p, end, &flag) || flag > 1 ||
-			    (flag && get_varint(&p, end, &u))) {
-				rc = corrupt(t, "patch value");
-				goto out;
-			}
-			if (c->npat == c->cap_pat) {
-				size_t nc = c->cap_pat ? c->cap_pat * 2 : 64;
-				struct cpatch *np = sqlite3_realloc64(c->pat, nc * sizeof(*np));
-
-				if (!np) {
-					rc = SQLITE_NOMEM;
-					goto out;
-				}
-				c->pat = np;
-				c->cap_pat = nc;
-			}
-			c->pat[c->npat].row = (uint32_t)row;
-			c->pat[c->npat].col = (int)col;
-			c->pat[c->npat].is_null = !flag;
-			c->pat[c->npat].v = flag ? zz_dec(u) : 0;
-			c->npat++;
+		if (!flag)
+			continue;	/* a NULL matches nothing: no widening */
+		v = zz_dec(u);
+		if (!(e->has & ((uint64_t)1 << col))) {
+			e->has |= (uint64_t)1 << col;
+			mn[col] = mx[col] = v;
+		} else if (v < mn[col]) {
+			mn[col] = v;
+		} else if (v > mx[col]) {
+			mx[col] = v;
 		}
 	}
-out:
-	sqlite3_reset(c->patches);
-	if (rc == SQLITE_DONE)
-		rc = SQLITE_OK;
-	/* columns decoded before the patches were known get them now */
-	for (int col = 1; rc == SQLITE_OK && col < t->ncols; col++)
-		if (c->decoded[col])
-			rc = col_decode(t, c, col);
-	return rc;
 }
 
-/* Does the chunk's zone map (ZONE) rule out every constraint match?
- * Columns with patches in this chunk are never ruled out. */
-static int zone_excludes(struct ctab *t, struct ccur *c, const unsigned char *z,
-			 int nz, int has_patches)
+/*
+ * Reads the chunk directory: every t__chunk row's bounds and parsed
+ * zone map (not the data), then the patches, marking the chunks that
+ * hold patched rows and widening their zone maps by the patched values.
+ * Memory: ~40 bytes per chunk plus 16 per column and chunk (a 50M-row
+ * table: 12k chunks, ~2 MiB).
+ */
+static int dir_load(struct ctab *t, struct ccur *c)
 {
-	const unsigned char *end;
-	int64_t mn[WC_COLTAB_MAX_COLS], mx[WC_COLTAB_MAX_COLS];
-	uint8_t has[WC_COLTAB_MAX_COLS];
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	size_t i = 0;
+	int rc;
 
-	if (!z || nz <= 0 || has_patches || c->ncons == 0)
-		return 0;
-	end = z + nz;
-	for (int i = 0; i < t->ncols; i++) {
-		uint64_t flag, a, b;
+	c->have_dir = 0;
+	c->ndir = 0;
+	sql = sqlite3_mprintf("SELECT first, last, n, zone FROM \"%w\".\"%w__chunk\""
+			      " ORDER BY first", t->schema, t->name);
+	if ((rc = prepare_once(t, &st, sql)) != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cdir *e;
+		size_t at;
 
-		if (get_varint(&z, end, &flag))
-			return 0;
-		has[i] = flag != 0;
-		if (flag) {
-			if (get_varint(&z, end, &a) || get_varint(&z, end, &b))
-				return 0;
-			mn[i] = zz_dec(a);
-			mx[i] = zz_dec(b);
+		if (c->ndir == c->cap_dir) {
+			size_t nc = c->cap_dir ? c->cap_dir * 2 : 64;
+			size_t per = (size_t)t->ncols * sizeof(int64_t);
+			struct cdir *nd = sqlite3_realloc64(c->dir, nc * sizeof(*nd));
+			int64_t *mn = nd ? sqlite3_realloc64(c->zmin, nc * per) : NULL;
+			int64_t *mx = mn ? sqlite3_realloc64(c->zmax, nc * per) : NULL;
+
+			if (nd)
+				c->dir = nd;
+			if (mn)
+				c->zmin = mn;
+			if (!mx) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			c->zmax = mx;
+			c->cap_dir = nc;
 		}
+		at = c->ndir * (size_t)t->ncols;
+		e = &c->dir[c->ndir++];
+		e->first = sqlite3_column_int64(st, 0);
+		e->last = sqlite3_column_int64(st, 1);
+		e->n = sqlite3_column_int64(st, 2);
+		e->patched = 0;
+		e->zoned = zone_parse(t->ncols, sqlite3_column_blob(st, 3),
+				      sqlite3_column_bytes(st, 3), c->zmin + at,
+				      c->zmax + at, &e->has) == 0;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE)
+		return rc;
+	sql = sqlite3_mprintf("SELECT row, data FROM \"%w\".\"%w__patch\" ORDER BY row",
+			      t->schema, t->name);
+	if ((rc = prepare_once(t, &st, sql)) != SQLITE_OK)
+		return rc;
+	/* both in key order: one merge pass */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t key = sqlite3_column_int64(st, 0);
+
+		while (i < c->ndir && c->dir[i].last < key)
+			i++;
+		if (i < c->ndir && c->dir[i].first <= key)
+			dir_patch(t, c, i, sqlite3_column_blob(st, 1),
+				  sqlite3_column_bytes(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	c->have_dir = 1;
+	c->dir_gen = t->gen;
+	return SQLITE_OK;
+}
+
+/* Does directory entry I's zone map (patches included) rule out every
+ * match of the cursor's constraints? */
+static int dir_excludes(const struct ctab *t, const struct ccur *c, size_t i)
+{
+	const struct cdir *e = &c->dir[i];
+	const int64_t *mn = c->zmin + i * (size_t)t->ncols;
+	const int64_t *mx = c->zmax + i * (size_t)t->ncols;
+
+	if (!e->zoned)
+		return 0;
 	for (int k = 0; k < c->ncons; k++) {
 		int col = c->con_col[k];
 		int64_t v = c->con_val[k];
 
-		if (!has[col])
+		if (!(e->has & ((uint64_t)1 << col)))
 			return 1;	/* all NULL: no comparison is true */
 		switch (c->con_op[k]) {
 		case OP_EQ: if (v < mn[col] || v > mx[col]) return 1; break;
@@ -816,78 +1143,229 @@ static int zone_excludes(struct ctab *t, struct ccur *c, const unsigned char *z,
 	return 0;
 }
 
-/* Loads the next chunk of the scan that may hold a match; sets eof. */
-static int next_chunk(struct ctab *t, struct ccur *c)
+/* The slot holding the chunk that starts at key FIRST, decoded from
+ * the table as it is now, or -1. */
+static int find_slot(const struct ctab *t, const struct ccur *c, int64_t first)
 {
-	int rc;
+	for (int i = 0; i < SLOTS; i++)
+		if (c->slot[i].have && c->slot[i].first == first &&
+		    c->slot[i].gen == t->gen)
+			return i;
+	return -1;
+}
 
-	for (;;) {
-		int64_t first, last, n;
-		const void *data;
-		int ndata, has_patches = 0;
+static void make_current(struct ccur *c, int i)
+{
+	c->ch = &c->slot[i].ch;
+	c->slot[i].used = ++c->tick;
+}
 
-		rc = sqlite3_step(c->chunks);
-		if (rc == SQLITE_DONE) {
-			c->eof = 1;
+/*
+ * Makes the chunk row (FIRST, LAST, N, DATA) the current chunk, decoded
+ * into the least recently used slot, with its patches read (unless
+ * PATCHED is 0: the directory knows it has none).
+ */
+static int load_chunk(struct ctab *t, struct ccur *c, int64_t first,
+		      int64_t last, int64_t n, const void *data, int ndata,
+		      int patched)
+{
+	struct cslot *sl;
+	int i = 0, rc;
+
+	for (int j = 1; j < SLOTS; j++)
+		if (c->slot[j].used < c->slot[i].used)
+			i = j;
+	sl = &c->slot[i];
+	sl->have = 0;
+	make_current(c, i);
+	if ((rc = chunk_load(&sl->ch, data, ndata, first, last, n)) != SQLITE_OK)
+		return chunk_err(t, &sl->ch, rc);
+	if (patched) {
+		if (!c->patches &&
+		    (rc = prepare_once(t, &c->patches, patch_sql(t->schema, t->name))) != SQLITE_OK)
+			return rc;
+		if ((rc = chunk_patches(&sl->ch, c->patches, first, last)) != SQLITE_OK)
+			return chunk_err(t, &sl->ch, rc);
+	}
+	sl->have = 1;
+	sl->first = first;
+	sl->gen = t->gen;
+	return SQLITE_OK;
+}
+
+/* Does row R of the current chunk satisfy every zone-map constraint?
+ * (Their columns are decoded.)  A NULL satisfies none. */
+static int row_matches(const struct ccur *c, uint32_t r)
+{
+	for (int k = 0; k < c->ncons; k++) {
+		int col = c->con_col[k];
+		int64_t x = c->ch->vals[col][r], v = c->con_val[k];
+
+		if (c->ch->nulls[col][r])
+			return 0;
+		switch (c->con_op[k]) {
+		case OP_EQ: if (x != v) return 0; break;
+		case OP_GT: if (x <= v) return 0; break;
+		case OP_GE: if (x < v) return 0; break;
+		case OP_LT: if (x >= v) return 0; break;
+		case OP_LE: if (x > v) return 0; break;
+		}
+	}
+	return 1;
+}
+
+/* The first index at or after R (< N) where V holds X, or N.  Blocks of
+ * 8 without an early exit, which compilers vectorize: a look-up in a
+ * join scans a chunk's column per outer row. */
+static uint32_t find_eq(const int64_t *v, uint32_t r, uint32_t n, int64_t x)
+{
+	for (; r + 8 <= n; r += 8) {
+		int any = 0;
+
+		for (uint32_t j = 0; j < 8; j++)
+			any |= v[r + j] == x;
+		if (any)
+			break;
+	}
+	while (r < n && v[r] != x)
+		r++;
+	return r;
+}
+
+/* Moves the cursor from its row to the first row of the current chunk
+ * that is within hi and satisfies the constraints.  *RES: 1 found, 0
+ * none left in the chunk (look further), -1 past hi (the scan is over). */
+static int seek_row(struct ctab *t, struct ccur *c, int *res)
+{
+	struct chunk *d = c->ch;
+	int rc, eq = -1;
+
+	for (int k = 0; k < c->ncons; k++) {
+		if (!d->decoded[c->con_col[k]] &&
+		    (rc = chunk_err(t, d, chunk_col(d, c->con_col[k]))) != SQLITE_OK)
+			return rc;
+		if (eq < 0 && c->con_op[k] == OP_EQ)
+			eq = k;
+	}
+	for (; c->row < d->n; c->row++) {
+		/* skip to the next candidate of an EQ constraint (a NULL
+		 * row's value is 0: row_matches() decides) */
+		if (eq >= 0) {
+			c->row = find_eq(d->vals[c->con_col[eq]], c->row, d->n, c->con_val[eq]);
+			if (c->row >= d->n)
+				break;
+		}
+		if (d->vals[0][c->row] > c->hi) {
+			*res = -1;
 			return SQLITE_OK;
 		}
+		if (row_matches(c, c->row)) {
+			*res = 1;
+			return SQLITE_OK;
+		}
+	}
+	*res = 0;
+	return SQLITE_OK;
+}
+
+/* seek_row() from the current chunk's first row at or above lo. */
+static int position(struct ctab *t, struct ccur *c, int *res)
+{
+	c->row = lower_bound(c->ch, c->lo);
+	return seek_row(t, c, res);
+}
+
+/* Loads the next chunk of a directory walk that may hold a match; sets
+ * eof. */
+static int next_chunk_dir(struct ctab *t, struct ccur *c)
+{
+	while (c->dir_pos < c->ndir) {
+		size_t i = c->dir_pos++;
+		const struct cdir *e = &c->dir[i];
+		int rc, pos, slot;
+
+		if (e->first > c->hi)
+			break;
+		if (e->last < c->lo || e->n <= 0 || dir_excludes(t, c, i))
+			continue;
+		if ((slot = find_slot(t, c, e->first)) >= 0) {
+			make_current(c, slot);
+		} else {
+			if (!c->fetch &&
+			    (rc = prepare_once(t, &c->fetch, sqlite3_mprintf(
+				    "SELECT last, n, data FROM \"%w\".\"%w__chunk\""
+				    " WHERE first = ?1", t->schema, t->name))) != SQLITE_OK)
+				return rc;
+			sqlite3_bind_int64(c->fetch, 1, e->first);
+			rc = sqlite3_step(c->fetch);
+			if (rc == SQLITE_ROW &&
+			    (sqlite3_column_int64(c->fetch, 0) != e->last ||
+			     sqlite3_column_int64(c->fetch, 1) != e->n)) {
+				sqlite3_reset(c->fetch);
+				return corrupt(t, "chunk changed under the cursor");
+			}
+			if (rc == SQLITE_ROW)
+				rc = load_chunk(t, c, e->first, e->last, e->n,
+						sqlite3_column_blob(c->fetch, 2),
+						sqlite3_column_bytes(c->fetch, 2),
+						e->patched);
+			else if (rc == SQLITE_DONE)
+				rc = corrupt(t, "chunk changed under the cursor");
+			sqlite3_reset(c->fetch);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+		if ((rc = position(t, c, &pos)) != SQLITE_OK)
+			return rc;
+		if (pos > 0)
+			return SQLITE_OK;
+		if (pos < 0)
+			break;
+	}
+	c->eof = 1;
+	return SQLITE_OK;
+}
+
+/* Loads the next chunk of a key-order scan of t__chunk that may hold a
+ * match; sets eof. */
+static int next_chunk_sql(struct ctab *t, struct ccur *c)
+{
+	for (;;) {
+		int64_t first, last, n;
+		int rc, pos, slot;
+
+		rc = sqlite3_step(c->chunks);
+		if (rc == SQLITE_DONE)
+			break;
 		if (rc != SQLITE_ROW)
 			return rc;
 		first = sqlite3_column_int64(c->chunks, 0);
 		last = sqlite3_column_int64(c->chunks, 1);
 		n = sqlite3_column_int64(c->chunks, 2);
-		if (first > c->hi) {
-			c->eof = 1;
-			return SQLITE_OK;
-		}
+		if (first > c->hi)
+			break;
 		if (last < c->lo || n <= 0)
 			continue;
-		if (c->ncons) {
-			/* a patch may move a value outside the zone map */
-			if ((rc = prepare_patches(t, c)) != SQLITE_OK)
-				return rc;
-			sqlite3_bind_int64(c->patches, 1, first);
-			sqlite3_bind_int64(c->patches, 2, last);
-			has_patches = sqlite3_step(c->patches) == SQLITE_ROW;
-			sqlite3_reset(c->patches);
-			if (zone_excludes(t, c, sqlite3_column_blob(c->chunks, 3),
-					  sqlite3_column_bytes(c->chunks, 3),
-					  has_patches))
-				continue;
-		}
-		data = sqlite3_column_blob(c->chunks, 4);
-		ndata = sqlite3_column_bytes(c->chunks, 4);
-		if (!data || ndata <= 0)
-			return corrupt(t, "no data");
-		if ((size_t)ndata > c->cap_blob) {
-			unsigned char *b = sqlite3_realloc64(c->blob, (size_t)ndata);
-
-			if (!b)
-				return SQLITE_NOMEM;
-			c->blob = b;
-			c->cap_blob = (size_t)ndata;
-		}
-		memcpy(c->blob, data, (size_t)ndata);
-		c->nblob = (size_t)ndata;
-		if ((rc = chunk_parse(t, c)) != SQLITE_OK ||
-		    (rc = col_decode(t, c, 0)) != SQLITE_OK)
+		if ((slot = find_slot(t, c, first)) >= 0)
+			make_current(c, slot);
+		else if ((rc = load_chunk(t, c, first, last, n,
+					  sqlite3_column_blob(c->chunks, 3),
+					  sqlite3_column_bytes(c->chunks, 3), 1)) != SQLITE_OK)
 			return rc;
-		if (c->n != (uint64_t)n || c->vals[0][0] != first ||
-		    c->vals[0][c->n - 1] != last)
-			return corrupt(t, "chunk bounds");
-		if ((rc = load_patches(t, c, first, last)) != SQLITE_OK)
+		if ((rc = position(t, c, &pos)) != SQLITE_OK)
 			return rc;
-		/* first row at or above lo */
-		c->row = 0;
-		while (c->row < c->n && c->vals[0][c->row] < c->lo)
-			c->row++;
-		if (c->row < c->n && c->vals[0][c->row] <= c->hi)
+		if (pos > 0)
 			return SQLITE_OK;
-		if (c->row < c->n) {
-			c->eof = 1;
-			return SQLITE_OK;
-		}
+		if (pos < 0)
+			break;
 	}
+	c->eof = 1;
+	return SQLITE_OK;
+}
+
+static int next_chunk(struct ctab *t, struct ccur *c)
+{
+	return c->use_dir ? next_chunk_dir(t, c) : next_chunk_sql(t, c);
 }
 
 static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
@@ -903,6 +1381,8 @@ static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
 	c->ncons = 0;
 	c->eof = 0;
 	c->single = 0;
+	c->use_dir = 0;
+	sqlite3_reset(c->chunks);
 	for (int i = 0; idx_str && i < argc && idx_str[i * 4]; i++) {
 		int col = (idx_str[i * 4] - '0') * 10 + (idx_str[i * 4 + 1] - '0');
 		int op = idx_str[i * 4 + 2] - '0';
@@ -935,13 +1415,17 @@ static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
 		c->eof = 1;
 		return SQLITE_OK;
 	}
-	/* the current chunk may already hold the key (joins look keys up
+	/* a decoded chunk may already hold the key (joins look keys up
 	 * one after another, mostly in the same chunk) */
-	if (c->n && c->decoded[0] && c->lo == c->hi && c->ncons == 0 &&
-	    c->vals[0][0] <= c->lo && c->vals[0][c->n - 1] >= c->lo) {
-		int64_t r = row_of_key(c, c->lo);
+	for (int i = 0; c->lo == c->hi && c->ncons == 0 && i < SLOTS; i++) {
+		const struct cslot *sl = &c->slot[i];
+		int64_t r;
 
-		sqlite3_reset(c->chunks);
+		if (!sl->have || sl->gen != t->gen || sl->ch.vals[0][0] > c->lo ||
+		    sl->ch.vals[0][sl->ch.n - 1] < c->lo)
+			continue;
+		make_current(c, i);
+		r = row_of_key(c->ch, c->lo);
 		if (r < 0) {
 			c->eof = 1;
 			return SQLITE_OK;
@@ -950,23 +1434,39 @@ static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
 		c->single = 1;
 		return SQLITE_OK;
 	}
+	if (c->ncons) {
+		size_t a = 0, b;
+
+		if ((!c->have_dir || c->dir_gen != t->gen) &&
+		    (rc = dir_load(t, c)) != SQLITE_OK)
+			return rc;
+		/* the first chunk that may hold a key >= lo */
+		b = c->ndir;
+		while (a < b) {
+			size_t mid = a + (b - a) / 2;
+
+			if (c->dir[mid].last < c->lo)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		c->dir_pos = a;
+		c->use_dir = 1;
+		return next_chunk(t, c);
+	}
 	if (!c->chunks) {
 		char *sql = sqlite3_mprintf(
-			"SELECT first, last, n, zone, data FROM \"%w\".\"%w__chunk\""
+			"SELECT first, last, n, data FROM \"%w\".\"%w__chunk\""
 			" WHERE first >= (SELECT coalesce(max(first), -9223372036854775807 - 1)"
 			" FROM \"%w\".\"%w__chunk\" WHERE first <= ?1) AND first <= ?2"
 			" ORDER BY first",
 			t->schema, t->name, t->schema, t->name);
 
-		rc = sql ? sqlite3_prepare_v2(t->db, sql, -1, &c->chunks, NULL) : SQLITE_NOMEM;
-		sqlite3_free(sql);
-		if (rc != SQLITE_OK)
+		if ((rc = prepare_once(t, &c->chunks, sql)) != SQLITE_OK)
 			return rc;
 	}
-	sqlite3_reset(c->chunks);
 	sqlite3_bind_int64(c->chunks, 1, c->lo);
 	sqlite3_bind_int64(c->chunks, 2, c->hi);
-	c->n = 0;
 	return next_chunk(t, c);
 }
 
@@ -974,16 +1474,16 @@ static int ctab_next(sqlite3_vtab_cursor *cur)
 {
 	struct ccur *c = (struct ccur *)cur;
 	struct ctab *t = (struct ctab *)cur->pVtab;
+	int rc, res;
 
 	if (c->eof)
 		return SQLITE_OK;
 	c->row++;
-	if (c->row < c->n) {
-		if (c->vals[0][c->row] > c->hi)
-			c->eof = 1;
+	if ((rc = seek_row(t, c, &res)) != SQLITE_OK)
+		return rc;
+	if (res > 0)
 		return SQLITE_OK;
-	}
-	if (c->single) {	/* key look-up served from the cached chunk */
+	if (res < 0 || c->single) {	/* past hi; a key look-up is one row */
 		c->eof = 1;
 		return SQLITE_OK;
 	}
@@ -1005,7 +1505,8 @@ static int ctab_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		return SQLITE_OK;
 	if (sqlite3_vtab_nochange(ctx))
 		return SQLITE_OK;	/* UPDATE: the column keeps its value */
-	if (!c->decoded[col] && (rc = col_decode(t, c, col)) != SQLITE_OK) {
+	if (!c->ch->decoded[col] &&
+	    (rc = chunk_err(t, c->ch, chunk_col(c->ch, col))) != SQLITE_OK) {
 		/* the message first: sqlite3_result_error() sets the code
 		 * to SQLITE_ERROR, the code must come after it */
 		if (t->base.zErrMsg)
@@ -1013,15 +1514,15 @@ static int ctab_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		sqlite3_result_error_code(ctx, rc);
 		return rc;
 	}
-	if (c->nulls[col][c->row])
+	if (c->ch->nulls[col][c->row])
 		return SQLITE_OK;	/* result defaults to NULL */
 	if (t->is_text[col]) {
-		uint64_t i = (uint64_t)c->vals[col][c->row];
+		uint64_t i = (uint64_t)c->ch->vals[col][c->row];
 
-		sqlite3_result_text(ctx, (const char *)c->dict[i],
-				    (int)c->dict_len[i], SQLITE_TRANSIENT);
+		sqlite3_result_text(ctx, (const char *)c->ch->dict[i],
+				    (int)c->ch->dict_len[i], SQLITE_TRANSIENT);
 	} else {
-		sqlite3_result_int64(ctx, c->vals[col][c->row]);
+		sqlite3_result_int64(ctx, c->ch->vals[col][c->row]);
 	}
 	return SQLITE_OK;
 }
@@ -1030,11 +1531,10 @@ static int ctab_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
 	struct ccur *c = (struct ccur *)cur;
 
-	*rowid = c->vals[0][c->row];
+	*rowid = c->ch->vals[0][c->row];
 	return SQLITE_OK;
 }
 
-/* Sets the vtab's error message to "TABLE: WHY"; SQLITE_CONSTRAINT. */
 static int refuse(struct ctab *t, const char *why)
 {
 	sqlite3_free(t->base.zErrMsg);
@@ -1137,6 +1637,7 @@ static int ctab_update(sqlite3_vtab *vt, int argc, sqlite3_value **argv,
 					      t->name);
 		return SQLITE_READONLY;
 	}
+	t->gen++;	/* open cursors re-read what they cached */
 	if (sqlite3_value_type(argv[0]) != SQLITE_NULL)
 		return ctab_update_row(t, argc, argv);
 	sql = sqlite3_mprintf("SELECT max(last) FROM \"%w\".\"%w__chunk\"",
@@ -1249,6 +1750,295 @@ int wc_coltab_register(sqlite3 *db)
 	return sqlite3_create_module_v2(db, WC_COLTAB_MODULE, &ctab_module,
 					NULL, NULL);
 }
+
+#ifndef WC_SQLITE_EXTENSION
+/* --- native scans and clearing (the waitchain library only: they report
+ * through struct wc_error, which the loadable extension does not have) - */
+
+struct wc_coltab_scan {
+	sqlite3 *db;
+	char *path;		/* names the database in errors */
+	char *table;
+	int ncols;
+	uint8_t is_text[WC_COLTAB_MAX_COLS];
+	char *names[WC_COLTAB_MAX_COLS];
+	sqlite3_stmt *chunks;	/* every chunk row, in key order */
+	sqlite3_stmt *patches;	/* patch rows of one chunk */
+	int loaded;		/* ch holds a chunk */
+	int done;		/* chunks has returned SQLITE_DONE */
+	int64_t first;		/* the current chunk's first key (errors) */
+	struct chunk ch;
+	/* the current chunk's dictionary as NUL-terminated copies, made
+	 * when a TEXT column is first decoded */
+	int have_z;
+	char *zbuf;
+	size_t cap_zbuf;
+	const char **zdict;
+	uint32_t cap_zdict;
+};
+
+/* Turns RC (an SQLite code from a decoder or a statement) into an error
+ * naming the database and the table. */
+static int scan_err(struct wc_coltab_scan *s, int rc, struct wc_error *err)
+{
+	if (rc == SQLITE_NOMEM)
+		return wc_err(err, WC_ENOMEM, s->path, "out of memory reading %s", s->table);
+	if (rc == SQLITE_CORRUPT && s->ch.what) {
+		const char *what = s->ch.what;
+
+		s->ch.what = NULL;
+		return wc_err(err, WC_EDB, s->path,
+			      "columnar table %s: corrupt chunk (%s) at key %lld",
+			      s->table, what, (long long)s->first);
+	}
+	return wc_err(err, WC_EDB, s->path, "columnar table %s: %s", s->table,
+		      sqlite3_errmsg(s->db));
+}
+
+int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
+			struct wc_coltab_scan **out, struct wc_error *err)
+{
+	struct wc_coltab_scan *s = sqlite3_malloc(sizeof(*s));
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return wc_err(err, WC_ENOMEM, path, "out of memory");
+	memset(s, 0, sizeof(*s));
+	s->db = db;
+	s->path = sqlite3_mprintf("%s", path ? path : "");
+	s->table = sqlite3_mprintf("%s", table);
+	if (!s->path || !s->table) {
+		rc = wc_err(err, WC_ENOMEM, path, "out of memory");
+		goto fail;
+	}
+	/* table_xinfo: hidden columns too (a hidden key) */
+	rc = sqlite3_prepare_v2(db, "SELECT name, type FROM pragma_table_xinfo(?1, 'main')"
+				" ORDER BY cid", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && s->ncols < WC_COLTAB_MAX_COLS) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			const char *type = (const char *)sqlite3_column_text(st, 1);
+
+			s->is_text[s->ncols] = type && sqlite3_stricmp(type, "TEXT") == 0;
+			s->names[s->ncols] = sqlite3_mprintf("%s", name ? name : "");
+			if (!s->names[s->ncols++]) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rc = scan_err(s, rc, err);
+		goto fail;
+	}
+	if (s->ncols == 0) {
+		rc = wc_err(err, WC_EDB, path, "no columnar table %s", table);
+		goto fail;
+	}
+	s->ch.ncols = s->ncols;
+	s->ch.is_text = s->is_text;
+	sql = sqlite3_mprintf("SELECT first, last, n, data FROM \"main\".\"%w__chunk\""
+			      " ORDER BY first", table);
+	rc = sql ? sqlite3_prepare_v2(db, sql, -1, &s->chunks, NULL) : SQLITE_NOMEM;
+	sqlite3_free(sql);
+	if (rc == SQLITE_OK) {
+		sql = patch_sql("main", table);
+		rc = sql ? sqlite3_prepare_v2(db, sql, -1, &s->patches, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+	}
+	if (rc != SQLITE_OK) {
+		rc = scan_err(s, rc, err);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	wc_coltab_scan_close(s);
+	return rc;
+}
+
+int wc_coltab_scan_column(const struct wc_coltab_scan *s, const char *name)
+{
+	for (int i = 0; i < s->ncols; i++)
+		if (sqlite3_stricmp(s->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int wc_coltab_scan_next(struct wc_coltab_scan *s, struct wc_error *err)
+{
+	s->loaded = 0;
+	s->have_z = 0;
+	while (!s->done) {
+		int64_t last, n;
+		int rc = sqlite3_step(s->chunks);
+
+		if (rc == SQLITE_DONE) {
+			/* stepping again would start over */
+			s->done = 1;
+			break;
+		}
+		if (rc != SQLITE_ROW)
+			return scan_err(s, rc, err);
+		s->first = sqlite3_column_int64(s->chunks, 0);
+		last = sqlite3_column_int64(s->chunks, 1);
+		n = sqlite3_column_int64(s->chunks, 2);
+		if (n <= 0)
+			continue;	/* as the virtual table: holds no row */
+		rc = chunk_load(&s->ch, sqlite3_column_blob(s->chunks, 3),
+				sqlite3_column_bytes(s->chunks, 3), s->first, last, n);
+		if (rc == SQLITE_OK)
+			rc = chunk_patches(&s->ch, s->patches, s->first, last);
+		if (rc != SQLITE_OK)
+			return scan_err(s, rc, err);
+		s->loaded = 1;
+		return 1;
+	}
+	return 0;
+}
+
+uint32_t wc_coltab_scan_rows(const struct wc_coltab_scan *s)
+{
+	assert(s->loaded);
+	return s->ch.n;
+}
+
+/* Copies the current chunk's dictionary as NUL-terminated strings (at
+ * most the blob's size plus one byte per string). */
+static int scan_cstrings(struct wc_coltab_scan *s)
+{
+	const struct chunk *d = &s->ch;
+	size_t need = 0;
+	char *p;
+
+	for (uint32_t i = 0; i < d->ndict; i++)
+		need += (size_t)d->dict_len[i] + 1;
+	if (need > s->cap_zbuf) {
+		char *b = sqlite3_realloc64(s->zbuf, need);
+
+		if (!b)
+			return SQLITE_NOMEM;
+		s->zbuf = b;
+		s->cap_zbuf = need;
+	}
+	if (d->ndict > s->cap_zdict) {
+		const char **z = sqlite3_realloc64(s->zdict, (size_t)d->ndict * sizeof(*z));
+
+		if (!z)
+			return SQLITE_NOMEM;
+		s->zdict = z;
+		s->cap_zdict = d->ndict;
+	}
+	p = s->zbuf;
+	for (uint32_t i = 0; i < d->ndict; i++) {
+		memcpy(p, d->dict[i], d->dict_len[i]);
+		p[d->dict_len[i]] = 0;
+		s->zdict[i] = p;
+		p += (size_t)d->dict_len[i] + 1;
+	}
+	s->have_z = 1;
+	return SQLITE_OK;
+}
+
+int wc_coltab_scan_col(struct wc_coltab_scan *s, int col, const int64_t **vals,
+		       const uint8_t **nulls, struct wc_error *err)
+{
+	int rc;
+
+	assert(s->loaded && col >= 0 && col < s->ncols);
+	if (!s->ch.decoded[col] && (rc = chunk_col(&s->ch, col)) != SQLITE_OK)
+		return scan_err(s, rc, err);
+	if (s->is_text[col] && !s->have_z && (rc = scan_cstrings(s)) != SQLITE_OK)
+		return scan_err(s, rc, err);
+	*vals = s->ch.vals[col];
+	*nulls = s->ch.nulls[col];
+	return 0;
+}
+
+const char *wc_coltab_scan_text(const struct wc_coltab_scan *s, int col,
+				uint32_t row)
+{
+	assert(s->loaded && col >= 0 && col < s->ncols && s->is_text[col]);
+	assert(s->ch.decoded[col] && s->have_z && row < s->ch.n);
+	if (s->ch.nulls[col][row])
+		return NULL;
+	/* indexes were checked against the dictionary when decoded */
+	return s->zdict[s->ch.vals[col][row]];
+}
+
+void wc_coltab_scan_close(struct wc_coltab_scan *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->chunks);
+	sqlite3_finalize(s->patches);
+	chunk_free(&s->ch);
+	for (int i = 0; i < s->ncols; i++)
+		sqlite3_free(s->names[i]);
+	sqlite3_free(s->zbuf);
+	sqlite3_free(s->zdict);
+	sqlite3_free(s->path);
+	sqlite3_free(s->table);
+	sqlite3_free(s);
+}
+
+/*
+ * Both shadow tables emptied inside a savepoint (all or nothing, in or
+ * out of a transaction).  Only tables declared with the module: a plain
+ * table that happens to have x__chunk companions is left alone.  On a
+ * read-only connection (`waitchain sql`: query_only) it is an error.
+ */
+int wc_coltab_clear(sqlite3 *db, const char *path, const char *table,
+		    struct wc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	int rc, found = 0, columnar = 0;
+
+	rc = sqlite3_prepare_v2(db, "SELECT sql FROM \"main\".sqlite_schema"
+				" WHERE type = 'table' AND name = ?1 COLLATE NOCASE", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *decl = (const char *)sqlite3_column_text(st, 0);
+
+			found = 1;
+			columnar = decl && sqlite3_strlike("CREATE VIRTUAL TABLE%USING%"
+							   WC_COLTAB_MODULE "%", decl, 0) == 0;
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
+			      sqlite3_errmsg(db));
+	if (!found || !columnar)
+		return wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
+			      found ? "not a columnar table" : "no such table");
+	sql = sqlite3_mprintf("SAVEPOINT wc_coltab_clear;"
+			      "DELETE FROM \"main\".\"%w__chunk\";"
+			      "DELETE FROM \"main\".\"%w__patch\";"
+			      "RELEASE wc_coltab_clear;", table, table);
+	if (!sql)
+		return wc_err(err, WC_ENOMEM, path, "out of memory");
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK) {
+		rc = wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
+			    sqlite3_errmsg(db));
+		/* undo a half-done clear; nothing to do if the savepoint
+		 * itself failed */
+		sqlite3_exec(db, "ROLLBACK TO wc_coltab_clear; RELEASE wc_coltab_clear",
+			     NULL, NULL, NULL);
+	}
+	return rc;
+}
+#endif /* !WC_SQLITE_EXTENSION */
 
 #ifdef WC_SQLITE_EXTENSION
 /* Entry point of waitchain_sqlite.so: ".load waitchain_sqlite" in the

@@ -10,6 +10,12 @@
  *
  * Memory: ncols x 4096 x 9 bytes plus the dictionary, per table
  * (~0.6 MiB for sched_switch), whatever the capture size.
+ *
+ * Keys continue after the rows already in the table (one max() look-up
+ * when the writer is made): a row whose key is not above the previous
+ * one is refused.  A table whose key is declared HIDDEN (an append
+ * ordinal: the analysis tables) may leave the key unset; it then gets
+ * the previous key + 1.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -30,8 +36,9 @@ struct wc_coltab_writer {
 	int64_t *vals;		/* [CHUNK_ROWS][ncols] */
 	uint64_t *nullmask;	/* [CHUNK_ROWS] */
 	uint64_t all_null;	/* the mask of a fresh row */
-	int64_t last_key;
+	int64_t last_key;	/* of the previous row, or the table's largest */
 	int have_last;
+	int hidden_key;		/* column 0 is HIDDEN: may be left unset */
 	uint64_t rows;
 	/* dictionary of the open chunk */
 	char **dict;
@@ -64,8 +71,9 @@ int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 	w->table = wc_strdup(table);
 	if (!w->table)
 		goto nomem;
-	if (sqlite3_prepare_v2(db, "SELECT type FROM pragma_table_info(?1) ORDER BY cid",
-			       -1, &st, NULL) != SQLITE_OK) {
+	/* table_xinfo, not table_info: hidden columns count */
+	if (sqlite3_prepare_v2(db, "SELECT type, hidden FROM pragma_table_xinfo(?1)"
+			       " ORDER BY cid", -1, &st, NULL) != SQLITE_OK) {
 		rc = dberr(w, "cannot read the columns of", err);
 		goto fail;
 	}
@@ -75,6 +83,8 @@ int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 
 		if (ncols == WC_COLTAB_MAX_COLS)
 			break;
+		if (ncols == 0)
+			w->hidden_key = sqlite3_column_int(st, 1) != 0;
 		w->is_text[ncols++] = type && strcmp(type, "TEXT") == 0;
 	}
 	sqlite3_finalize(st);
@@ -82,6 +92,21 @@ int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 		rc = wc_err(err, WC_EDB, path, "no columnar table %s", table);
 		goto fail;
 	}
+	sql = sqlite3_mprintf("SELECT max(last) FROM \"%w__chunk\"", table);
+	if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto prep;
+	sqlite3_free(sql);
+	sql = NULL;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = dberr(w, "cannot read the last key of", err);
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		w->last_key = sqlite3_column_int64(st, 0);
+		w->have_last = 1;
+	}
+	sqlite3_finalize(st);
 	w->ch.ncols = w->ncols = ncols;
 	w->ch.is_text = w->is_text;
 	w->all_null = ncols == 64 ? ~(uint64_t)0 : ((uint64_t)1 << ncols) - 1;
@@ -225,11 +250,22 @@ int wc_coltab_writer_flush(struct wc_coltab_writer *w, struct wc_error *err)
 
 int wc_coltab_append(struct wc_coltab_writer *w, struct wc_error *err)
 {
-	int64_t key = w->vals[(size_t)w->ch.n * (size_t)w->ncols];
+	int64_t *key = &w->vals[(size_t)w->ch.n * (size_t)w->ncols];
 
-	assert(!(w->nullmask[w->ch.n] & 1));
-	assert(!w->have_last || key > w->last_key);
-	w->last_key = key;
+	if (w->nullmask[w->ch.n] & 1) {
+		/* only a hidden key (an append ordinal) may be left out */
+		assert(w->hidden_key);
+		if (w->have_last && w->last_key == INT64_MAX)
+			return wc_err(err, WC_EDB, w->path, "%s: no key after %lld",
+				      w->table, (long long)w->last_key);
+		*key = w->have_last ? w->last_key + 1 : 1;
+		w->nullmask[w->ch.n] &= ~(uint64_t)1;
+	} else if (w->have_last && *key <= w->last_key) {
+		return wc_err(err, WC_EDB, w->path, "%s: rows must be appended in"
+			      " increasing key order (key %lld after %lld)", w->table,
+			      (long long)*key, (long long)w->last_key);
+	}
+	w->last_key = *key;
 	w->have_last = 1;
 	w->rows++;
 	if (++w->ch.n == WC_COLTAB_CHUNK_ROWS ||

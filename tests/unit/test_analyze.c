@@ -234,13 +234,15 @@ Test(analyze, lock_stealing_eagain_and_lock_wait)
 	assert_rows("SELECT id, tid, start_ns, end_ns, state, reason, futex_uaddr,"
 		    " futex_pid, waker_tid, wakeup_ns, wakeup_source, switch_in_ns,"
 		    " lock_wait_id, is_vcpu, uncertain FROM block ORDER BY id",
+		    /* ids in the order the blocks end: 102's sleep lasts
+		     * to the end of the capture */
 		    "1|101|1210|1510|S|futex|4096|101|102|1510|sched_waking|1600|1|1|0\n"
-		    "2|102|1530|3000|S|sleep|-|-|-|-|-|-|-|0|0\n"
-		    "3|101|1710|2010|S|futex|4096|101|103|2010|sched_waking|2100|1|1|0\n");
+		    "2|101|1710|2010|S|futex|4096|101|103|2010|sched_waking|2100|1|1|0\n"
+		    "3|102|1530|3000|S|sleep|-|-|-|-|-|-|-|0|0\n");
 	char *expect;
 	cr_assert(asprintf(&expect,
 			   "1|1|102|1210|1500|%lld|1|exact\n"
-			   "3|1|103|1710|2000|%lld|1|exact\n",
+			   "2|1|103|1710|2000|%lld|1|exact\n",
 			   (long long)f3, (long long)f5) > 0);
 	assert_rows("SELECT h.block_id, seq, holder_tid, from_ns, to_ns,"
 		    " release_futex_id, is_waker, certainty FROM block_holder h"
@@ -255,8 +257,8 @@ Test(analyze, lock_stealing_eagain_and_lock_wait)
 		    "1210|1510|sleeping|0|-|1\n"
 		    "1510|1600|runnable|0|woken|1\n"
 		    "1600|1710|running|0|-|-\n"
-		    "1710|2010|sleeping|0|-|3\n"
-		    "2010|2100|runnable|0|woken|3\n"
+		    "1710|2010|sleeping|0|-|2\n"
+		    "2010|2100|runnable|0|woken|2\n"
 		    "2100|3000|running|0|-|-\n");
 	/* pid inferred from the shared futex word: smallest tid */
 	assert_rows("SELECT tid, pid, pid_source FROM thread ORDER BY tid",
@@ -628,5 +630,154 @@ Test(analyze, waking_before_switch_out)
 	assert_rows("SELECT start_ns, end_ns, state, runnable_reason FROM thread_state"
 		    " WHERE tid = 801 ORDER BY start_ns",
 		    "1000|1210|running|-\n1210|1300|runnable|woken\n1300|1310|running|-\n");
+	close_case();
+}
+
+/*
+ * The global mutex is chosen before pass 1 from the futex calls alone
+ * (time vCPUs spent inside wait calls) and checked after it against
+ * the exact rule (time they slept); when the estimate is wrong pass 1
+ * runs again with the right one.  Two mutexes of vCPUs 101 and 102,
+ * each waited on once by each vCPU, each released by the other one:
+ *   L1: calls 100..1100 and 1200..2100 (1000 + 900 ns) but asleep only
+ *       900..955 and 1900..1955 (55 + 55 ns);
+ *   L2: calls 3000..3701 and 4000..4701 (701 + 701 ns), asleep
+ *       3001..3605 and 4001..4605 (604 + 604 ns).
+ * The estimate picks L1 (1900 > 1402), the exact rule L2 (1208 > 110):
+ * two runs, and everything written says L2.
+ */
+Test(analyze, global_mutex_estimate_corrected)
+{
+	int64_t f;
+
+	open_case("rerun.db");
+	thread(1, 101, "CPU 0/KVM");
+	thread(2, 102, "CPU 1/KVM");
+	/* L1: long calls, short sleeps */
+	f = fenter(100, 0, 101, L1, WAIT_P, 2);
+	sw(900, 0, 101, "S", 0);
+	{
+		int64_t k = fenter(950, 1, 102, L1, WAKE_P, 1);
+
+		waking(955, 1, 102, 101);
+		fexit(k, 960, 1);
+	}
+	sw(1000, 0, 0, "R", 101);
+	fexit(f, 1100, 0);
+	f = fenter(1200, 1, 102, L1, WAIT_P, 2);
+	sw(1900, 1, 102, "S", 0);
+	{
+		int64_t k = fenter(1950, 0, 101, L1, WAKE_P, 1);
+
+		waking(1955, 0, 101, 102);
+		fexit(k, 1960, 1);
+	}
+	sw(2000, 1, 0, "R", 102);
+	fexit(f, 2100, 0);
+	/* L2: short calls, long sleeps */
+	f = fenter(3000, 0, 101, L2, WAIT_P, 2);
+	sw(3001, 0, 101, "S", 0);
+	{
+		int64_t k = fenter(3600, 1, 102, L2, WAKE_P, 1);
+
+		waking(3605, 1, 102, 101);
+		fexit(k, 3610, 1);
+	}
+	sw(3700, 0, 0, "R", 101);
+	fexit(f, 3701, 0);
+	f = fenter(4000, 1, 102, L2, WAIT_P, 2);
+	sw(4001, 1, 102, "S", 0);
+	{
+		int64_t k = fenter(4600, 0, 101, L2, WAKE_P, 1);
+
+		waking(4605, 0, 101, 102);
+		fexit(k, 4610, 1);
+	}
+	sw(4700, 1, 0, "R", 102);
+	fexit(f, 4701, 0);
+	analyze(NULL);
+
+	assert_rows("SELECT futex_uaddr, blocked_ns, nblocks, chosen_by FROM global_lock",
+		    "8192|1208|2|auto\n");
+	assert_rows("SELECT futex_uaddr, count(*), sum(on_global_lock),"
+		    " sum(end_ns - start_ns) FROM block WHERE reason = 'futex'"
+		    " GROUP BY futex_uaddr ORDER BY futex_uaddr",
+		    "4096|2|0|110\n8192|2|2|1208\n");
+	assert_rows("SELECT reason, count(*) FROM vcpu_switch GROUP BY reason ORDER BY reason",
+		    "futex_global|2\nfutex_other|2\n");
+	assert_rows("SELECT end_reason, count(*) FROM vcpu_slice WHERE end_reason"
+		    " LIKE 'futex%' GROUP BY end_reason ORDER BY end_reason",
+		    "futex_global|2\nfutex_other|2\n");
+	{
+		char *runs = analysis_key("pass1_runs");
+
+		cr_expect_str_eq(runs, "2");
+		free(runs);
+	}
+	close_case();
+}
+
+/*
+ * Chains are built from each thread's recent history, kept per thread
+ * up to WAITCHAIN_CHAIN_HISTORY states.  W 901 sleeps on L1 from 1000
+ * to 1e6 while its holder H 902 is preempted by X 903 and runs again 200
+ * times: 400 closed states (running since 500, then preempted and
+ * running again 200 times) and the open one, running since 201500, in
+ * which H releases L1 at 1e6.  With a history of 64 states the oldest
+ * 336 are gone when W's block ends: the chain starts with one
+ * 'unknown', uncertain piece from the block start to the oldest state
+ * kept (running from 169500), then the 64 states kept and the open
+ * one, each uncertain (66 rows), and analysis.warnings says so.  With
+ * the default history the same capture gives 401 exact rows.
+ */
+static void long_wait_busy_holder(void)
+{
+	int64_t w, k;
+
+	thread(1, 901, "W");
+	thread(2, 902, "H");
+	thread(3, 903, "X");
+	sw(500, 0, 0, "R", 901);
+	sw(500, 1, 0, "R", 902);
+	w = fenter(900, 0, 901, L1, WAIT_P, 2);
+	sw(1000, 0, 901, "S", 0);
+	for (int i = 0; i < 200; i++) {
+		uint64_t t = 2000 + (uint64_t)i * 1000;
+
+		sw(t, 1, 902, "R", 903);
+		sw(t + 500, 1, 903, "S", 902);
+	}
+	k = fenter(1000000, 1, 902, L1, WAKE_P, 1);
+	waking(1000005, 1, 902, 901);
+	fexit(k, 1000010, 1);
+	sw(1000100, 0, 0, "R", 901);
+	fexit(w, 1000200, 0);
+}
+
+Test(analyze, chain_history_cap)
+{
+	char *warn;
+
+	open_case("histcap.db");
+	long_wait_busy_holder();
+	setenv("WAITCHAIN_CHAIN_HISTORY", "64", 1);
+	analyze(NULL);
+	unsetenv("WAITCHAIN_CHAIN_HISTORY");
+	assert_rows("SELECT state, from_ns, to_ns, uncertain FROM chain WHERE depth = 1"
+		    " ORDER BY id LIMIT 2",
+		    "unknown|1000|169500|1\nrunning|169500|170000|1\n");
+	assert_rows("SELECT count(*), sum(uncertain), max(to_ns) FROM chain",
+		    "66|66|1000000\n");
+	warn = analysis_key("warnings");
+	cr_expect(strstr(warn, "dropped at the per-thread cap"), "%s", warn);
+	free(warn);
+
+	analyze(NULL);	/* default history: all 400 states of the wait */
+	assert_rows("SELECT count(*), sum(uncertain), min(from_ns), max(to_ns),"
+		    " sum(state = 'preempted'), sum(state = 'running')"
+		    " FROM chain", "401|0|1000|1000000|200|201\n");
+	warn = analysis_key("warnings");
+	cr_expect(!strstr(warn, "dropped at the per-thread cap"), "%s", warn);
+	free(warn);
 	close_case();
 }

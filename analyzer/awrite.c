@@ -1,0 +1,119 @@
+/*
+ * awrite.c - appending rows to the analysis tables.
+ *
+ * The analysis writes tens of millions of rows (thread_state, chain,
+ * block_holder, block, ...): as SQLite B-tree rows, even in multi-row
+ * INSERTs, that cost more than everything else the analysis does
+ * (bench/PROFILE.md).  So these tables are columnar, like the event
+ * tables (include/waitchain/coltab.h), and rows go through the columnar
+ * bulk writer: a row is a few stores into the open chunk.  Callers name
+ * the columns they set once (awr_new) and then address them by their
+ * 1-based position in that list.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze-local.h"
+#include "waitchain/coltab.h"
+#include "waitchain/db.h"
+
+/* Table column numbers of the comma-separated names COLS, into MAP. */
+static int map_columns(struct actx *c, struct awriter *w, const char *cols)
+{
+	char sql[128];
+	sqlite3_stmt *st = NULL;
+	char *names[AWR_MAX_COLS];
+	int ncol = 0, rc;
+	char *copy = wc_strdup(cols), *p, *save = NULL;
+
+	if (!copy)
+		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+	for (p = strtok_r(copy, ", ", &save); p && ncol < AWR_MAX_COLS;
+	     p = strtok_r(NULL, ", ", &save))
+		names[ncol++] = p;
+	assert(ncol == w->ncols);
+	snprintf(sql, sizeof(sql), "SELECT cid, name FROM pragma_table_xinfo('%s')",
+		 w->table);
+	for (int i = 0; i < ncol; i++)
+		w->map[i] = -1;
+	rc = wc_db_prepare(c->db, c->path, sql, &st, c->err);
+	if (!rc) {
+		int step;
+
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 1);
+
+			for (int i = 0; name && i < ncol; i++)
+				if (strcmp(names[i], name) == 0)
+					w->map[i] = sqlite3_column_int(st, 0);
+		}
+		if (step != SQLITE_DONE)
+			rc = actx_dberr(c, w->table);
+	}
+	for (int i = 0; !rc && i < ncol; i++)
+		if (w->map[i] < 0)
+			rc = wc_err(c->err, WC_EFORMAT, c->path,
+				    "table %s has no column %s", w->table, names[i]);
+	sqlite3_finalize(st);
+	free(copy);
+	return rc;
+}
+
+int awr_new(struct actx *c, struct awriter **out, const char *table,
+	    const char *cols, int ncols)
+{
+	struct awriter *w;
+	int rc;
+
+	assert(ncols > 0 && ncols <= AWR_MAX_COLS);
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+	w->table = table;
+	w->ncols = ncols;
+	rc = map_columns(c, w, cols);
+	if (!rc)
+		rc = wc_coltab_writer_new(c->db, c->path, table, &w->w, c->err);
+	if (rc) {
+		awr_free(w);
+		return rc;
+	}
+	wc_coltab_row(w->w);
+	*out = w;
+	return 0;
+}
+
+int awr_text(struct actx *c, struct awriter *w, int col, const char *s)
+{
+	assert(col >= 1 && col <= w->ncols);
+	return wc_coltab_set_text(w->w, w->map[col - 1], s, c->err);
+}
+
+int awr_row(struct actx *c, struct awriter *w)
+{
+	int rc = wc_coltab_append(w->w, c->err);
+
+	wc_coltab_row(w->w);
+	return rc;
+}
+
+int awr_flush(struct actx *c, struct awriter *w)
+{
+	return wc_coltab_writer_flush(w->w, c->err);
+}
+
+void awr_free(struct awriter *w)
+{
+	if (!w)
+		return;
+	wc_coltab_writer_free(w->w);
+	free(w);
+}
+
+void awr_int(struct awriter *w, int col, int64_t v)
+{
+	assert(col >= 1 && col <= w->ncols);
+	wc_coltab_set_int(w->w, w->map[col - 1], v);
+}
