@@ -18,7 +18,7 @@ WITH roots AS (
 ),
 rows AS (
     SELECT c.depth, c.state, c.block_id, c.utid, c.tid, c.to_ns - c.from_ns AS ns
-    FROM chain c JOIN roots r ON r.id = c.block_id
+    FROM chain c CROSS JOIN roots r ON r.id = c.block_id
 ),
 bydepth AS (SELECT depth, SUM(ns) AS ns FROM rows GROUP BY depth)
 SELECT r.depth AS depth,

@@ -33,8 +33,11 @@ SELECT b.id AS block_id,
             WHEN b.waker_tid IS NOT NULL THEN (SELECT comm FROM thread WHERE tid = b.waker_tid ORDER BY utid DESC LIMIT 1) END AS waker,
        b.switch_in_ns - b.wakeup_ns AS wakeup_latency_ns,
        b.uncertain AS uncertain
-FROM block b
+-- the longest blocks first, their holders after: only the top rows are
+-- looked up in block_holder
+FROM (SELECT * FROM block
+      WHERE is_vcpu = 1 AND (COALESCE(:global_only, 0) = 0 OR on_global_lock = 1)
+      ORDER BY end_ns - start_ns DESC, id
+      LIMIT COALESCE(:top, 20)) b
 LEFT JOIN block_holder h ON h.block_id = b.id AND h.seq = 1
-WHERE b.is_vcpu = 1 AND (COALESCE(:global_only, 0) = 0 OR b.on_global_lock = 1)
-ORDER BY duration_ns DESC, b.id
-LIMIT COALESCE(:top, 20);
+ORDER BY duration_ns DESC, b.id;

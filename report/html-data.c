@@ -438,7 +438,8 @@ static int row_state(const char *state, const char *rreason,
 }
 
 /* Encodes the thread_state rows of every lane thread into its stream,
- * in one pass in (utid, start) order (index thread_state_utid_start). */
+ * in one pass in (utid, start) order (thread_state is stored in the
+ * order the analysis wrote it: SQLite sorts it). */
 static int read_intervals(struct data *d)
 {
 	sqlite3_stmt *st = NULL;

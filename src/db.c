@@ -177,23 +177,40 @@ int wc_db_create(const char *path, sqlite3 **out, struct wc_error *err)
 	return 0;
 }
 
-int wc_db_is_case_file(const char *path)
+/* The big-endian 32-bit word at HDR[OFF]. */
+static uint32_t be32(const unsigned char *hdr, int off)
+{
+	return (uint32_t)hdr[off] << 24 | (uint32_t)hdr[off + 1] << 16 |
+	       (uint32_t)hdr[off + 2] << 8 | hdr[off + 3];
+}
+
+/* The schema version of the case database PATH (its user_version), or
+ * -1 when PATH is no case database. */
+static int64_t case_file_version(const char *path)
 {
 	unsigned char hdr[100];
 	ssize_t r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint32_t app;
 
 	if (fd < 0)
-		return 0;
+		return -1;
 	r = pread(fd, hdr, sizeof(hdr), 0);
 	close(fd);
 	if (r != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, "SQLite format 3", 16) != 0)
-		return 0;
-	app = (uint32_t)hdr[68] << 24 | (uint32_t)hdr[69] << 16 |
-	      (uint32_t)hdr[70] << 8 | hdr[71];
-	return app == WC_DB_APPLICATION_ID;
+	    memcmp(hdr, "SQLite format 3", 16) != 0 ||
+	    be32(hdr, 68) != WC_DB_APPLICATION_ID)
+		return -1;
+	return be32(hdr, 60);	/* user_version */
+}
+
+int wc_db_is_case_file(const char *path)
+{
+	return case_file_version(path) >= 0;
+}
+
+int wc_db_is_current_case_file(const char *path)
+{
+	return case_file_version(path) == WC_DB_SCHEMA_VERSION;
 }
 
 static int db_open(const char *path, int readonly, sqlite3 **out,

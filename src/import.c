@@ -466,7 +466,7 @@ int wc_case_open(const char *arg, unsigned flags,
 			goto out;
 		}
 		if (stat(arg, &cap_st) < 0 || stat(path, &db_st) < 0 ||
-		    !wc_db_is_case_file(path) ||
+		    !wc_db_is_current_case_file(path) ||
 		    db_st.st_mtim.tv_sec < cap_st.st_mtim.tv_sec ||
 		    (db_st.st_mtim.tv_sec == cap_st.st_mtim.tv_sec &&
 		     db_st.st_mtim.tv_nsec < cap_st.st_mtim.tv_nsec)) {

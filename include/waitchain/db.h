@@ -56,6 +56,9 @@ void wc_db_close(sqlite3 *db);
 /* 1 if PATH is an SQLite file whose application_id is waitchain's
  * (checked from the file header, without opening it as a database). */
 int wc_db_is_case_file(const char *path);
+/* 1 if PATH is a case database of this schema version (a cached one of
+ * another version is imported again). */
+int wc_db_is_current_case_file(const char *path);
 
 /* --- small helpers (PATH only names the file in error messages) ---------- */
 

@@ -5,12 +5,14 @@
  * write, attach or escape the database.
  */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "wc_test.h"
+#include "waitchain/db.h"
 
 static char *case_db;	/* hostile-names perf capture, imported once */
 
@@ -186,6 +188,23 @@ Test(cli, info_on_a_capture_caches_the_import)
 	wc_run_free(&r);
 	cr_expect_eq(access(db, F_OK), 0, "no cached database %s", db);
 	cr_expect_gt(wc_test_sql_int(db, "SELECT count(*) FROM sched_switch", 0, NULL), 100);
+
+	/* a cached database of another schema version (an older waitchain)
+	 * is imported again, although it is newer than the capture */
+	{
+		sqlite3 *h = NULL;
+
+		cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+		cr_assert_eq(sqlite3_exec(h, "PRAGMA user_version = 2", NULL, NULL, NULL),
+			     SQLITE_OK);
+		sqlite3_close(h);
+	}
+	cr_assert_eq(wc_test_sql_int(db, "PRAGMA user_version", 0, NULL), 2);
+	cr_assert_eq(wc_run(&r, NULL, "info", cap, NULL), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	wc_run_free(&r);
+	cr_expect_eq(wc_test_sql_int(db, "PRAGMA user_version", 0, NULL),
+		     WC_DB_SCHEMA_VERSION);
 	free(src);
 	free(cap);
 	free(db);
