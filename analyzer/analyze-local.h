@@ -29,11 +29,13 @@
 #ifndef WC_ANALYZE_LOCAL_H
 #define WC_ANALYZE_LOCAL_H
 
+#include <assert.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "waitchain/analyze.h"
+#include "waitchain/coltab.h"
 #include "waitchain/error.h"
 #include "waitchain/tidmap.h"
 #include "waitchain/util.h"
@@ -376,8 +378,6 @@ int actx_step_reset(struct actx *c, sqlite3_stmt *st, const char *what);
 
 #define AWR_MAX_COLS 24
 
-struct wc_coltab_writer;
-
 struct awriter {
 	const char *table;		/* a literal */
 	int ncols;
@@ -391,7 +391,11 @@ struct awriter {
 int awr_new(struct actx *c, struct awriter **out, const char *table,
 	    const char *cols, int ncols);
 /* Column COL (1-based in COLS) of the row being built. */
-void awr_int(struct awriter *w, int col, int64_t v);
+static inline void awr_int(struct awriter *w, int col, int64_t v)
+{
+	assert(col >= 1 && col <= w->ncols);
+	wc_coltab_set_int(w->w, w->map[col - 1], v);
+}
 static inline void awr_i64(struct awriter *w, int col, int64_t v, int is_null)
 {
 	if (!is_null)
@@ -399,6 +403,9 @@ static inline void awr_i64(struct awriter *w, int col, int64_t v, int is_null)
 }
 /* Text column COL (copied; NULL leaves it NULL).  0 or an error. */
 int awr_text(struct actx *c, struct awriter *w, int col, const char *s);
+/* The same for S of static storage that never changes (a literal):
+ * cheaper, same bytes. */
+int awr_static(struct actx *c, struct awriter *w, int col, const char *s);
 /* Appends the row and starts the next one.  0 or an error. */
 int awr_row(struct actx *c, struct awriter *w);
 /* Writes the rows still in the open chunk (before anything reads the

@@ -80,6 +80,8 @@ int awr_new(struct actx *c, struct awriter **out, const char *table,
 		awr_free(w);
 		return rc;
 	}
+	/* chunks are encoded on the second CPU while pass 1 goes on */
+	wc_coltab_writer_set_async(w->w, 1);
 	wc_coltab_row(w->w);
 	*out = w;
 	return 0;
@@ -91,12 +93,15 @@ int awr_text(struct actx *c, struct awriter *w, int col, const char *s)
 	return wc_coltab_set_text(w->w, w->map[col - 1], s, c->err);
 }
 
+int awr_static(struct actx *c, struct awriter *w, int col, const char *s)
+{
+	assert(col >= 1 && col <= w->ncols);
+	return wc_coltab_set_static(w->w, w->map[col - 1], s, c->err);
+}
+
 int awr_row(struct actx *c, struct awriter *w)
 {
-	int rc = wc_coltab_append(w->w, c->err);
-
-	wc_coltab_row(w->w);
-	return rc;
+	return wc_coltab_append(w->w, c->err);	/* starts the next row */
 }
 
 int awr_flush(struct actx *c, struct awriter *w)
@@ -110,10 +115,4 @@ void awr_free(struct awriter *w)
 		return;
 	wc_coltab_writer_free(w->w);
 	free(w);
-}
-
-void awr_int(struct awriter *w, int col, int64_t v)
-{
-	assert(col >= 1 && col <= w->ncols);
-	wc_coltab_set_int(w->w, w->map[col - 1], v);
 }

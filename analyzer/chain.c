@@ -101,7 +101,7 @@ static int emit(struct actx *c, const struct chain_row *r, int64_t *id)
 	awr_i64(w, 6, r->utid, r->utid <= 0);
 	awr_int(w, 7, (int64_t)r->from);
 	awr_int(w, 8, (int64_t)r->to);
-	if ((rc = awr_text(c, w, 9, r->state)))
+	if ((rc = awr_static(c, w, 9, r->state)))
 		return rc;
 	awr_i64(w, 10, (int64_t)r->futex_uaddr, !r->has_futex);
 	awr_i64(w, 11, r->futex_pid, !r->has_futex || r->futex_pid < 0);

@@ -267,10 +267,10 @@ static int write_state(struct actx *c, const struct athread *t,
 	awr_int(w, 2, t->tid);
 	awr_int(w, 3, (int64_t)e->start);
 	awr_int(w, 4, (int64_t)e->end);
-	rc = awr_text(c, w, 5, state_name(e->state));
+	rc = awr_static(c, w, 5, state_name(e->state));
 	if (!rc)
-		rc = awr_text(c, w, 7, e->state != TS_RUNNABLE ? NULL :
-			      e->woken ? "woken" : "preempted");
+		rc = awr_static(c, w, 7, e->state != TS_RUNNABLE ? NULL :
+				e->woken ? "woken" : "preempted");
 	if (rc)
 		return rc;
 	awr_i64(w, 6, e->cpu, e->cpu < 0);
@@ -409,7 +409,7 @@ static int ins_holder(struct actx *c, struct hrows *out, int64_t block_id,
 	awr_int(w, 6, (int64_t)to);
 	awr_i64(w, 7, e ? e->futex_id : 0, !e || e->futex_id < 0);
 	awr_int(w, 8, is_waker);
-	if ((rc = awr_text(c, w, 9, certainty)))
+	if ((rc = awr_static(c, w, 9, certainty)))
 		return rc;
 	if (out->n == out->cap) {
 		size_t nc = out->cap ? out->cap * 2 : 4;
@@ -549,8 +549,8 @@ static int block_flush(struct actx *c, struct athread *t)
 	awr_int(w, 5, (int64_t)b->start_ns);
 	awr_int(w, 6, (int64_t)b->end_ns);
 	if ((rc = awr_text(c, w, 7, b->state)) ||
-	    (rc = awr_text(c, w, 8, b->reason)) ||
-	    (rc = awr_text(c, w, 16, b->wsrc)))
+	    (rc = awr_static(c, w, 8, b->reason)) ||
+	    (rc = awr_static(c, w, 16, b->wsrc)))
 		return rc;
 	awr_i64(w, 9, b->futex_id, !b->has_futex);
 	awr_i64(w, 10, (int64_t)b->uaddr, !b->uaddr_known);
@@ -1034,9 +1034,9 @@ static int write_vswitch(struct actx *c, const struct athread *p,
 	awr_int(w, 2, p->tid);
 	awr_int(w, 3, (int64_t)v->ts);
 	awr_int(w, 4, v->seq);
-	if ((rc = awr_text(c, w, 5, v->reason)) ||
+	if ((rc = awr_static(c, w, 5, v->reason)) ||
 	    (rc = awr_text(c, w, 6, v->state_str)) ||
-	    (rc = awr_text(c, w, 9, v->evidence)))
+	    (rc = awr_static(c, w, 9, v->evidence)))
 		return rc;
 	awr_i64(w, 7, block_id, block_id < 0);
 	awr_i64(w, 8, v->stack_id, v->stack_id < 0);
@@ -1057,7 +1057,7 @@ static int write_vslice(struct actx *c, const struct athread *t, int32_t cpu,
 	awr_i64(w, 3, cpu, cpu < 0);
 	awr_int(w, 4, (int64_t)start);
 	awr_int(w, 5, (int64_t)end);
-	if ((rc = awr_text(c, w, 6, reason)))
+	if ((rc = awr_static(c, w, 6, reason)))
 		return rc;
 	awr_i64(w, 7, seq, seq < 0);
 	return awr_row(c, w);

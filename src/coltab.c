@@ -99,22 +99,54 @@ static int get_varint(const unsigned char **p, const unsigned char *end,
 
 /* --- encoding ------------------------------------------------------------------- */
 
+/* Appends the N values of an integer column, V[r * STRIDE], to Q as
+ * zigzag varint deltas, skipping the rows whose NULLMASK has BIT (none
+ * when BIT is 0); its zone (min, max, HAS: any value) into *MN, *MX,
+ * *HAS.  Returns the new end. */
+static unsigned char *put_int_column(unsigned char *q, const int64_t *v,
+				     size_t stride, uint32_t n,
+				     const uint64_t *nullmask, uint64_t bit,
+				     int64_t *mn, int64_t *mx, int *has)
+{
+	int64_t prev = 0, lo = INT64_MAX, hi = INT64_MIN;
+	int any = 0;
+
+	for (uint32_t r = 0; r < n; r++) {
+		int64_t x;
+
+		if (nullmask[r] & bit)
+			continue;
+		x = v[(size_t)r * stride];
+		q = put_varint(q, zz_enc((int64_t)((uint64_t)x - (uint64_t)prev)));
+		prev = x;
+		lo = x < lo ? x : lo;
+		hi = x > hi ? x : hi;
+		any = 1;
+	}
+	*mn = any ? lo : 0;
+	*mx = any ? hi : 0;
+	*has = any;
+	return q;
+}
+
 /*
- * One pass over the rows (they are stored row-major: reading them once,
- * in order, is what the cache likes), each column written through its own
- * cursor into a region of BUF sized for its worst case; the regions are
- * then closed up behind the header.
+ * A pass per column over the row-major values (a chunk, 4096 rows of
+ * ncols x 8 bytes, stays in the cache, and each column's branches --
+ * NULL or not, varint lengths -- are predictable on their own, where a
+ * pass over rows switched column at every value), each column written
+ * behind the previous one after room for the header; the header, whose
+ * size is only known then, is written into that room and the columns
+ * moved up behind it.
  */
 int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 		     int *ndata, unsigned char **zone, int *nzone)
 {
-	size_t bitmap = (ch->n + 7) / 8, region, max, hdr_room;
+	size_t bitmap = (ch->n + 7) / 8, region, max, hdr_room, body;
 	int ncols = ch->ncols;
-	unsigned char *buf, *z, *zp, *p;
-	unsigned char *cur[WC_COLTAB_MAX_COLS], *start[WC_COLTAB_MAX_COLS];
-	int64_t prev[WC_COLTAB_MAX_COLS], mn[WC_COLTAB_MAX_COLS], mx[WC_COLTAB_MAX_COLS];
-	uint8_t has_val[WC_COLTAB_MAX_COLS];
-	uint64_t anynull = 0, text_mask = 0;
+	unsigned char *buf, *z, *zp, *p, *q;
+	unsigned char hdr[3 * 10 + WC_COLTAB_MAX_COLS * 10];
+	size_t len[WC_COLTAB_MAX_COLS];
+	uint64_t anynull = 0;
 
 	*data = *zone = NULL;
 	assert(ncols > 0 && ncols <= WC_COLTAB_MAX_COLS);
@@ -135,67 +167,53 @@ int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 	}
 	for (uint32_t r = 0; r < ch->n; r++)
 		anynull |= ch->nullmask[r];
+	q = buf + hdr_room;
+	zp = z;
 	for (int c = 0; c < ncols; c++) {
 		uint64_t bit = (uint64_t)1 << c;
+		const int64_t *v = ch->vals + c;
+		unsigned char *col = q;
+		int64_t mn = 0, mx = 0;
+		int has = 0;
 
-		start[c] = buf + hdr_room + (size_t)c * region;
-		cur[c] = start[c];
-		*cur[c]++ = (unsigned char)!!(anynull & bit);
+		*q++ = (unsigned char)!!(anynull & bit);
 		if (anynull & bit) {
-			memset(cur[c], 0, bitmap);
-			cur[c] += bitmap;	/* bits set below */
+			memset(q, 0, bitmap);
+			for (uint32_t r = 0; r < ch->n; r++)
+				if (ch->nullmask[r] & bit)
+					q[r / 8] |= (unsigned char)(1u << (r % 8));
+			q += bitmap;
+		} else {
+			bit = 0;	/* no row to skip */
 		}
-		if (ch->is_text[c])
-			text_mask |= bit;
-		prev[c] = mn[c] = mx[c] = 0;
-		has_val[c] = 0;
-	}
-	for (uint32_t r = 0; r < ch->n; r++) {
-		const int64_t *row = ch->vals + (size_t)r * (size_t)ncols;
-		uint64_t nm = ch->nullmask[r];
-
-		for (int c = 0; c < ncols; c++) {
-			uint64_t bit = (uint64_t)1 << c;
-			int64_t x;
-
-			if (nm & bit) {
-				start[c][1 + r / 8] |= (unsigned char)(1u << (r % 8));
-				continue;
-			}
-			x = row[c];
-			if (text_mask & bit) {
-				cur[c] = put_varint(cur[c], (uint64_t)x);
-				continue;
-			}
-			cur[c] = put_varint(cur[c], zz_enc((int64_t)((uint64_t)x - (uint64_t)prev[c])));
-			prev[c] = x;
-			if (!has_val[c] || x < mn[c])
-				mn[c] = x;
-			if (!has_val[c] || x > mx[c])
-				mx[c] = x;
-			has_val[c] = 1;
+		if (ch->is_text[c]) {
+			for (uint32_t r = 0; r < ch->n; r++)
+				if (!(ch->nullmask[r] & bit))
+					q = put_varint(q, (uint64_t)v[(size_t)r * (size_t)ncols]);
+		} else {
+			q = put_int_column(q, v, (size_t)ncols, ch->n, ch->nullmask,
+					   bit, &mn, &mx, &has);
+		}
+		len[c] = (size_t)(q - col);
+		zp = put_varint(zp, (uint64_t)has);
+		if (has) {
+			zp = put_varint(zp, zz_enc(mn));
+			zp = put_varint(zp, zz_enc(mx));
 		}
 	}
-	/* header, then the columns closed up behind it, then the dictionary */
-	p = buf;
+	body = (size_t)(q - (buf + hdr_room));
+	/* the header, then the columns moved up behind it, then the
+	 * dictionary */
+	p = hdr;
 	p = put_varint(p, 1);
 	p = put_varint(p, ch->n);
 	p = put_varint(p, (uint64_t)ncols);
 	for (int c = 0; c < ncols; c++)
-		p = put_varint(p, (uint64_t)(cur[c] - start[c]));
-	assert((size_t)(p - buf) <= hdr_room);
-	zp = z;
-	for (int c = 0; c < ncols; c++) {
-		size_t len = (size_t)(cur[c] - start[c]);
-
-		memmove(p, start[c], len);
-		p += len;
-		zp = put_varint(zp, has_val[c]);
-		if (has_val[c]) {
-			zp = put_varint(zp, zz_enc(mn[c]));
-			zp = put_varint(zp, zz_enc(mx[c]));
-		}
-	}
+		p = put_varint(p, (uint64_t)len[c]);
+	assert((size_t)(p - hdr) <= hdr_room);
+	memcpy(buf, hdr, (size_t)(p - hdr));
+	memmove(buf + (p - hdr), buf + hdr_room, body);
+	p = buf + (p - hdr) + body;
 	p = put_varint(p, ch->ndict);
 	for (uint32_t i = 0; i < ch->ndict; i++) {
 		p = put_varint(p, ch->dict_len[i]);

@@ -51,7 +51,9 @@
 #ifndef WAITCHAIN_COLTAB_H
 #define WAITCHAIN_COLTAB_H
 
+#include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -82,46 +84,141 @@ struct wc_coltab_writer;
  * declaration.  Caller frees with wc_coltab_writer_free() after
  * wc_coltab_writer_flush().  Nothing else may write TABLE (SQL INSERT,
  * wc_coltab_clear()) while the writer is open, and no statement may be
- * reading TABLE while it is written.
+ * reading TABLE while it is written.  A writer and DB are used from one
+ * thread at a time.
+ *
+ * When writing a chunk fails (out of memory, an SQLite error), the
+ * writer is broken: that call and every later wc_coltab_append(),
+ * wc_coltab_patch() and wc_coltab_writer_flush() fail; free it.
  */
 int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 			 struct wc_coltab_writer **out, struct wc_error *err);
 
-/* Starts a row: every column NULL until set. */
-void wc_coltab_row(struct wc_coltab_writer *w);
+/*
+ * Encodes full chunks on a second thread (ON = 1) while the caller fills
+ * the next ones; the caller's thread still does every SQLite call
+ * (inserting the encoded chunks, in order, at later appends and at the
+ * flush), so DB may be a SQLITE_OPEN_NOMUTEX connection.  The table is
+ * byte for byte what the synchronous writer stores.  Costs up to two
+ * more chunk buffers (ncols x 4096 x 9 bytes each).  One encoding
+ * thread serves every asynchronous writer of the process; it runs while
+ * at least one of them is open.  Call before the first append.
+ *
+ * Stays synchronous (returns 0) when WC_THREADS is set to 1 (or any
+ * value <= 1), when WC_THREADS is unset and only one CPU is online, when
+ * SQLite was built without thread safety, or when the thread cannot be
+ * started.  Returns 1 when asynchronous.  An error encoding a chunk on
+ * the thread (out of memory) is returned by the first append once the
+ * thread has failed (or by a patch, or the flush), and breaks the
+ * writer.  ON = 0 goes back to synchronous (also before the first
+ * append).
+ */
+int wc_coltab_writer_set_async(struct wc_coltab_writer *w, int on);
+
+/* Starts a row: every column NULL until set.  (wc_coltab_append() and
+ * wc_coltab_writer_flush() also leave a fresh row started.) */
+static inline void wc_coltab_row(struct wc_coltab_writer *w);
 /* Sets column COL (0-based, declaration order) of the started row.
  * wc_coltab_set_text() copies TEXT (NULL sets NULL) into the chunk's
- * dictionary: the pointer is not kept. */
-void wc_coltab_set_int(struct wc_coltab_writer *w, int col, int64_t v);
-void wc_coltab_set_null(struct wc_coltab_writer *w, int col);
+ * dictionary: the pointer is not kept; 0 or an error (out of memory). */
+static inline void wc_coltab_set_int(struct wc_coltab_writer *w, int col,
+				     int64_t v);
+static inline void wc_coltab_set_null(struct wc_coltab_writer *w, int col);
 int wc_coltab_set_text(struct wc_coltab_writer *w, int col, const char *text,
 		       struct wc_error *err);
+/*
+ * As wc_coltab_set_text() (same stored bytes), for TEXT of static
+ * storage duration whose bytes never change: a string literal such as
+ * "running", or a member of a constant table.  The writer remembers, per
+ * column, the dictionary index of the last few such pointers in the open
+ * chunk, so a repeated value costs a few pointer compares instead of
+ * strlen, a hash and a memcmp.  NULL sets NULL.  Never pass a buffer
+ * that is reused for other text.
+ */
+int wc_coltab_set_static(struct wc_coltab_writer *w, int col, const char *text,
+			 struct wc_error *err);
 /* Appends the started row.  Its key (column 0) must be greater than the
  * previous row's (or the table's largest key): else the row is refused
  * with an error and the writer can go on.  A HIDDEN key may be left
  * unset: it becomes the previous key + 1 (1 for an empty table).  Writes
- * the chunk when it is full. */
+ * (or hands off) the chunk when it is full. */
 int wc_coltab_append(struct wc_coltab_writer *w, struct wc_error *err);
 
 /*
  * Sets integer columns of the already appended row KEY: COLS[i] gets
  * VALS[i] (or NULL when PRESENT[i] is 0), for i < N.  A row still in the
  * open chunk is changed in memory; a row of a written chunk gets a
- * t__patch row, applied by every reader.  Each written row takes at most
- * one patch (the futex table sets a call's exit fields once).
+ * t__patch row, applied by every reader (a row of a chunk still being
+ * encoded waits for that chunk to be written first).  Each written row
+ * takes at most one patch (the futex table sets a call's exit fields
+ * once).
  */
 int wc_coltab_patch(struct wc_coltab_writer *w, int64_t key, int n,
 		    const int *cols, const int64_t *vals,
 		    const uint8_t *present, struct wc_error *err);
 
-/* Writes the open chunk (if any rows). */
+/* Writes the open chunk (if any rows) and waits for every chunk handed
+ * to the encoding thread to be written.  A row started but not appended
+ * is dropped. */
 int wc_coltab_writer_flush(struct wc_coltab_writer *w, struct wc_error *err);
 
 /* Rows appended so far. */
 uint64_t wc_coltab_writer_rows(const struct wc_coltab_writer *w);
 
-/* Frees W without flushing; NULL ok. */
+/* Frees W without flushing (waiting for the encoding thread to be done
+ * with W's chunks, whose encodings are dropped); NULL ok. */
 void wc_coltab_writer_free(struct wc_coltab_writer *w);
+
+/*
+ * The started row, the first member of every writer: exposed only so
+ * that the setters above compile to two stores in the caller (the
+ * analysis sets ~400 million values: a call each cost more than the
+ * stores).  NULL flags are a byte per value in the open chunk, turned
+ * into bitmasks when the chunk is encoded: a read-modify-write of a
+ * mask per value made every setter wait for the previous one, and
+ * packing the bytes at each append waited for their stores.  Not for
+ * direct use.
+ */
+struct wc_coltab_cursor_ {
+	int64_t *row;		/* the started row's values, in the open chunk */
+	uint8_t *null;		/* its NULL flags (1 = NULL), in the open chunk */
+	uint64_t int_cols;	/* bit c set = column c holds integers */
+	uint64_t all_cols;	/* bit c set for every column */
+	/* the flags of a fresh row: 1 per column, then 0 (the copy runs
+	 * into the next rows' flags, which their own start resets) */
+	uint8_t fresh[WC_COLTAB_MAX_COLS];
+};
+
+static inline struct wc_coltab_cursor_ *wc_coltab_cursor_(struct wc_coltab_writer *w)
+{
+	/* a pointer to a struct, converted, points to its first member */
+	return (struct wc_coltab_cursor_ *)(void *)w;
+}
+
+static inline void wc_coltab_row(struct wc_coltab_writer *w)
+{
+	struct wc_coltab_cursor_ *c = wc_coltab_cursor_(w);
+
+	memcpy(c->null, c->fresh, sizeof(c->fresh));
+}
+
+static inline void wc_coltab_set_int(struct wc_coltab_writer *w, int col,
+				     int64_t v)
+{
+	struct wc_coltab_cursor_ *c = wc_coltab_cursor_(w);
+
+	assert(col >= 0 && col < WC_COLTAB_MAX_COLS && ((c->int_cols >> col) & 1));
+	c->row[col] = v;
+	c->null[col] = 0;
+}
+
+static inline void wc_coltab_set_null(struct wc_coltab_writer *w, int col)
+{
+	struct wc_coltab_cursor_ *c = wc_coltab_cursor_(w);
+
+	assert(col >= 0 && col < WC_COLTAB_MAX_COLS && ((c->all_cols >> col) & 1));
+	c->null[col] = 1;
+}
 
 /* --- chunk format, shared by the writer and the module ----------------------- */
 

@@ -11,7 +11,12 @@
  * chunks as errors naming the database and table), HIDDEN append-ordinal
  * keys (through SQL and the writer), wc_coltab_clear(), and look-ups on
  * non-key columns (joins over 20,000 outer rows served from the cursor's
- * chunk directory, checked by counting the SQL statements run).
+ * chunk directory, checked by counting the SQL statements run).  And
+ * the writer's static text and asynchronous encoding: the same chunk and
+ * patch rows, byte for byte, as set_text() and the synchronous writer
+ * (patches of rows whose chunk is being encoded, several writers sharing
+ * the encoding thread), failed chunk inserts and encodings breaking the
+ * writer, WC_THREADS=1.
  *
  * The oracle is an ordinary SQLite table p(k INTEGER PRIMARY KEY, ...)
  * in the same database holding the same rows (every patch or UPDATE is
@@ -1969,5 +1974,352 @@ Test(coltab, nonkey_eq_is_planned_as_lookup)
 	result_free(&r);
 	cr_assert_gt(same2(db, "SELECT s1.id, h.rowid FROM s1 JOIN @ AS h"
 			   " ON h.block_id = s1.block_id ORDER BY 1, 2", "h", "ph"), 900);
+	sqlite3_close(db);
+}
+
+/* --- 10. writer: static text, asynchronous encoding ---------------------------------------------- */
+
+/* Static texts: more than a column's cache holds (8), and one string
+ * twice at two addresses. */
+static const char *const lit_state[] = {
+	"running", "runnable", "sleeping", "blocked", "preempted", "waking",
+	"stopped", "dead", "idle", "parked", "zombie",
+};
+static const char running_again[] = "running";
+static const char *const lit_kind[] = { "futex", "exact", "inferred" };
+
+enum { W_STATIC = 1, W_ASYNC = 2 };	/* how gen_rows() writes */
+#define GEN_ROWS 60000
+
+/* The key of row I of gen_rows(): a hidden ordinal with one jump. */
+static int64_t gen_key(int i)
+{
+	return i < 30000 ? i + 1 : i + 1001;
+}
+
+/* A table of gen_rows(). */
+static void gen_table(sqlite3 *db, const char *name)
+{
+	char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE %s USING wc_columnar(row INTEGER HIDDEN,"
+				    " ts INTEGER, utid INTEGER, state TEXT, kind TEXT, ret INTEGER,"
+				    " name TEXT, extra TEXT)", name);
+
+	exec(db, sql);
+	sqlite3_free(sql);
+}
+
+/* Writes row I of the generated sequence through W: HOW says whether
+ * static text goes through set_static() or set_text() (from a copy). */
+static void gen_row(struct wc_coltab_writer *w, int i, int how)
+{
+	struct wc_error err = WC_ERROR_INIT;
+	uint64_t r = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+	const char *state = r % 23 == 0 ? NULL
+			    : r % 5 == 0 ? running_again
+			    : lit_state[(r >> 20) % (i < 20000 ? 5 : 11)];
+	const char *kind = lit_kind[(r >> 30) % 3];
+	char name[32], extra[32], copy[32];
+
+	wc_coltab_row(w);
+	if (i == 30000)
+		wc_coltab_set_int(w, 0, gen_key(i));	/* a jump; auto keys follow */
+	wc_coltab_set_int(w, 1, 1000000 + (int64_t)i * 37 + (int64_t)(r >> 58));
+	wc_coltab_set_int(w, 2, (int64_t)((r >> 12) % 300));
+	if (how & W_STATIC) {
+		cr_assert_eq(wc_coltab_set_static(w, 3, state, &err), 0, "%s", err.msg);
+		/* the same column through both setters */
+		if (i % 7 == 0) {
+			snprintf(copy, sizeof(copy), "%s", kind);
+			cr_assert_eq(wc_coltab_set_text(w, 4, copy, &err), 0, "%s", err.msg);
+		} else {
+			cr_assert_eq(wc_coltab_set_static(w, 4, kind, &err), 0, "%s", err.msg);
+		}
+	} else {
+		if (state)
+			snprintf(copy, sizeof(copy), "%s", state);
+		cr_assert_eq(wc_coltab_set_text(w, 3, state ? copy : NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(wc_coltab_set_text(w, 4, kind, &err), 0, "%s", err.msg);
+	}
+	if (r % 3 == 0)
+		wc_coltab_set_null(w, 5);
+	else if (r % 3 == 1)
+		wc_coltab_set_int(w, 5, -(int64_t)(r >> 40));
+	snprintf(name, sizeof(name), "n%d", (int)((r >> 16) % 1500));
+	cr_assert_eq(wc_coltab_set_text(w, 6, name, &err), 0, "%s", err.msg);
+	if (i >= 40000 && i < 52000) {
+		/* three new strings per row: the dictionary, not the row
+		 * count, ends these chunks */
+		snprintf(name, sizeof(name), "u%d", i);
+		snprintf(extra, sizeof(extra), "x%d", i);
+		cr_assert_eq(wc_coltab_set_text(w, 6, name, &err), 0, "%s", err.msg);
+		cr_assert_eq(wc_coltab_set_text(w, 7, extra, &err), 0, "%s", err.msg);
+	}
+	cr_assert_eq(wc_coltab_append(w, &err), 0, "row %d: %s", i, err.msg);
+}
+
+/* Patches of gen_rows() after row I was appended: rows in the open
+ * chunk, in the chunk just filled (being encoded, for an async writer),
+ * and in chunks written long ago; each row once. */
+static void gen_patches(struct wc_coltab_writer *w, int i, uint8_t *patched)
+{
+	static const int cols[2] = { 5, 1 };
+	int targets[4], n = 0;
+
+	if (i % 997 == 0)
+		targets[n++] = i - 1, targets[n++] = i - 3001, targets[n++] = i - 9003;
+	if ((i + 1) % 4096 == 0 && i < 40000)	/* the row that filled a chunk */
+		targets[n++] = i;
+	for (int t = 0; t < n; t++) {
+		struct wc_error err = WC_ERROR_INIT;
+		int64_t vals[2] = { 4242 + targets[t], targets[t] };
+		uint8_t present[2] = { 1, (uint8_t)(targets[t] % 2) };
+
+		if (targets[t] < 0 || patched[targets[t]])
+			continue;
+		patched[targets[t]] = 1;
+		cr_assert_eq(wc_coltab_patch(w, gen_key(targets[t]), 2, cols, vals, present, &err),
+			     0, "%s", err.msg);
+	}
+}
+
+/* Fills the tables NAMES[0..N-1] with the generated rows, table j
+ * written as HOW[j] says, the writers open at the same time, a row to
+ * each in turn. */
+static void gen_rows(sqlite3 *db, int n, const char *const *names, const int *how)
+{
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w[4];
+	uint8_t *patched[4];
+
+	cr_assert(n <= 4);
+	exec(db, "BEGIN");
+	for (int j = 0; j < n; j++) {
+		gen_table(db, names[j]);
+		cr_assert_eq(wc_coltab_writer_new(db, "case.db", names[j], &w[j], &err), 0,
+			     "%s", err.msg);
+		cr_assert_eq(wc_coltab_writer_set_async(w[j], (how[j] & W_ASYNC) != 0),
+			     (how[j] & W_ASYNC) != 0);
+		patched[j] = calloc(GEN_ROWS, 1);
+		cr_assert(patched[j]);
+	}
+	for (int i = 0; i < GEN_ROWS; i++)
+		for (int j = 0; j < n; j++) {
+			gen_row(w[j], i, how[j]);
+			gen_patches(w[j], i, patched[j]);
+		}
+	for (int j = 0; j < n; j++) {
+		int64_t vals[1] = { -1 };
+		int cols[1] = { 2 };
+		uint8_t present[1] = { 1 };
+
+		cr_assert_eq(wc_coltab_writer_rows(w[j]), GEN_ROWS);
+		/* a started row that is never appended is dropped */
+		wc_coltab_row(w[j]);
+		wc_coltab_set_int(w[j], 2, 999999);
+		cr_assert_eq(wc_coltab_writer_flush(w[j], &err), 0, "%s", err.msg);
+		/* the last chunk, written by the flush */
+		cr_assert_eq(wc_coltab_patch(w[j], gen_key(GEN_ROWS - 2), 1, cols, vals,
+					     present, &err), 0, "%s", err.msg);
+		wc_coltab_writer_free(w[j]);
+		free(patched[j]);
+	}
+	exec(db, "COMMIT");
+}
+
+/* Asserts that the columnar tables A and B are stored identically:
+ * every chunk and patch row, byte for byte.  Returns the chunk count. */
+static int same_storage(sqlite3 *db, const char *a, const char *b)
+{
+	char *ta = sqlite3_mprintf("%s__chunk", a), *tb = sqlite3_mprintf("%s__chunk", b);
+	char *pa = sqlite3_mprintf("%s__patch", a), *pb = sqlite3_mprintf("%s__patch", b);
+	int n = same2(db, "SELECT first, last, n, hex(zone), hex(data) FROM @ ORDER BY first",
+		      ta, tb);
+
+	cr_assert_gt(same2(db, "SELECT row, hex(data) FROM @ ORDER BY row", pa, pb), 0);
+	sqlite3_free(ta);
+	sqlite3_free(tb);
+	sqlite3_free(pa);
+	sqlite3_free(pb);
+	return n;
+}
+
+Test(coltab, writer_static_text_stores_the_same_bytes)
+{
+	sqlite3 *db = open_db();
+	static const char *const names[] = { "ta", "ts" };
+	static const int how[] = { 0, W_STATIC };
+
+	setenv("WC_THREADS", "1", 1);
+	gen_rows(db, 2, names, how);
+	/* 4096-row chunks, and the dictionary-cut ones of rows 40000-51999 */
+	cr_assert_eq(same_storage(db, "ta", "ts"), 16);
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM ts"), GEN_ROWS);
+	cr_assert_gt(int_of(db, "SELECT count(*) FROM ts__chunk WHERE n < 4096"), 3);
+	/* what was written reads back (spot checks; the encoding itself is
+	 * covered above) */
+	cr_assert_eq(int_of(db, "SELECT count(DISTINCT state) FROM ts"), 11);
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM ts WHERE state IS NULL"),
+		     int_of(db, "SELECT count(*) FROM ta WHERE state IS NULL"));
+	cr_assert_gt(int_of(db, "SELECT count(*) FROM ts WHERE state IS NULL"), 0);
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM ts WHERE utid = 999999"), 0);
+	cr_assert_eq(int_of(db, "SELECT max(row) FROM ts"), gen_key(GEN_ROWS - 1));
+	cr_assert_eq(int_of(db, "SELECT utid FROM ts ORDER BY row DESC LIMIT 1 OFFSET 1"), -1);
+	sqlite3_close(db);
+}
+
+Test(coltab, writer_async_stores_the_same_bytes)
+{
+	sqlite3 *db = open_db();
+	static const char *const names[] = { "sync", "async", "async_text", "async_2" };
+	static const int how[] = { W_STATIC, W_STATIC | W_ASYNC, W_ASYNC, W_STATIC | W_ASYNC };
+
+	/* three asynchronous writers open at once share the encoding
+	 * thread */
+	setenv("WC_THREADS", "2", 1);
+	gen_rows(db, 4, names, how);
+	for (int j = 1; j < 4; j++)
+		cr_assert_eq(same_storage(db, "sync", names[j]), 16);
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM async"), GEN_ROWS);
+	cr_assert_eq(same2(db, "SELECT rowid, * FROM @", "async", "sync"), GEN_ROWS);
+	/* the thread is started again for later writers */
+	gen_rows(db, 1, (const char *const[]){ "again" }, (const int[]){ W_ASYNC });
+	cr_assert_eq(same_storage(db, "sync", "again"), 16);
+	sqlite3_close(db);
+}
+
+/* A writer whose chunk cannot be inserted (a trigger refuses chunks
+ * after key 5000) reports it, synchronous at the append that filled the
+ * chunk, asynchronous at a later append or the flush, and is broken
+ * from then on. */
+static void failing_chunk_insert(int async)
+{
+	sqlite3 *db = open_db();
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL;
+	int i, rc = 0, cols[1] = { 1 };
+	int64_t vals[1] = { 0 };
+	uint8_t present[1] = { 1 };
+
+	hidden_tables(db);
+	exec(db, "CREATE TRIGGER boom BEFORE INSERT ON th__chunk WHEN new.first > 5000"
+		 " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	exec(db, "BEGIN");
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_writer_set_async(w, async), async);
+	for (i = 0; i < 20000 && !rc; i++) {
+		wc_coltab_row(w);
+		wc_coltab_set_int(w, 1, i);
+		rc = wc_coltab_set_static(w, 2, "s", &err);
+		if (!rc)
+			rc = wc_coltab_append(w, &err);
+	}
+	if (!rc)
+		rc = wc_coltab_writer_flush(w, &err);
+	cr_assert_eq(rc, -WC_EDB, "%s", err.msg);
+	cr_assert(strstr(err.msg, "cannot write a chunk of th: boom"), "%s", err.msg);
+	cr_assert_str_eq(err.file, "case.db");
+	/* the third chunk (keys 8193..12288) is the first refused */
+	if (async)
+		cr_assert_geq(i, 12288);
+	else
+		cr_assert_eq(i, 12288);
+	wc_error_clear(&err);
+	wc_coltab_row(w);
+	cr_assert_eq(wc_coltab_append(w, &err), -WC_EDB);
+	cr_assert(strstr(err.msg, "th: an earlier chunk could not be written"), "%s", err.msg);
+	wc_error_clear(&err);
+	cr_assert_eq(wc_coltab_writer_flush(w, &err), -WC_EDB);
+	wc_error_clear(&err);
+	cr_assert_eq(wc_coltab_patch(w, 3, 1, cols, vals, present, &err), -WC_EDB);
+	wc_error_clear(&err);
+	wc_coltab_writer_free(w);
+	exec(db, "COMMIT");
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM th__chunk"), 2);
+	sqlite3_close(db);
+}
+
+Test(coltab, writer_failed_chunk_breaks_the_writer)
+{
+	setenv("WC_THREADS", "2", 1);
+	failing_chunk_insert(0);
+	failing_chunk_insert(1);
+}
+
+/* Encoding out of memory (SQLite's heap limit): on the encoding thread
+ * for an asynchronous writer, reported by a later call. */
+static void failing_encoding(int async)
+{
+	sqlite3 *db = open_db();
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL;
+	int i, rc = 0;
+
+	hidden_tables(db);
+	exec(db, "BEGIN");
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_writer_set_async(w, async), async);
+	/* a chunk of th encodes into a ~120 KiB buffer */
+	sqlite3_hard_heap_limit64(sqlite3_memory_used() + 64 * 1024);
+	for (i = 0; i < 20000 && !rc; i++) {
+		wc_coltab_row(w);
+		wc_coltab_set_int(w, 1, i);
+		rc = wc_coltab_append(w, &err);
+	}
+	if (!rc)
+		rc = wc_coltab_writer_flush(w, &err);
+	sqlite3_hard_heap_limit64(0);
+	cr_assert_eq(rc, -WC_ENOMEM, "%s", err.msg);
+	cr_assert(strstr(err.msg, "out of memory writing th"), "%s", err.msg);
+	if (!async)
+		cr_assert_eq(i, 4096);
+	wc_error_clear(&err);
+	cr_assert_eq(wc_coltab_writer_flush(w, &err), -WC_ENOMEM);
+	wc_error_clear(&err);
+	wc_coltab_writer_free(w);
+	exec(db, "COMMIT");
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM th__chunk"), 0);
+	sqlite3_close(db);
+}
+
+Test(coltab, writer_encoding_out_of_memory)
+{
+	setenv("WC_THREADS", "2", 1);
+	failing_encoding(0);
+	failing_encoding(1);
+}
+
+Test(coltab, writer_async_switch_and_free_in_flight)
+{
+	sqlite3 *db = open_db();
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL, *w2 = NULL;
+
+	hidden_tables(db);
+	exec(db, "BEGIN");
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w, &err), 0, "%s", err.msg);
+	/* WC_THREADS=1: the project's one-thread switch keeps it synchronous */
+	setenv("WC_THREADS", "1", 1);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 0);
+	setenv("WC_THREADS", "0", 1);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 0);
+	setenv("WC_THREADS", "2", 1);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 1);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 1);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 0), 0);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 1);
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w2, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_writer_set_async(w2, 1), 1);
+	wc_coltab_writer_free(w2);	/* the thread stays for w */
+	/* freed with chunks in flight and one open: nothing leaks, nothing
+	 * is written after the free */
+	for (int i = 0; i < 3 * 4096 + 100; i++) {
+		wc_coltab_row(w);
+		wc_coltab_set_int(w, 1, i);
+		cr_assert_eq(wc_coltab_set_static(w, 2, i % 2 ? "a" : "b", &err), 0, "%s", err.msg);
+		cr_assert_eq(wc_coltab_append(w, &err), 0, "%s", err.msg);
+	}
+	wc_coltab_writer_free(w);
+	cr_assert_leq(int_of(db, "SELECT count(*) FROM th__chunk"), 3);
+	exec(db, "COMMIT");
 	sqlite3_close(db);
 }
