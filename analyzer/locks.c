@@ -156,6 +156,19 @@ static int count_call(struct actx *c, const struct evsrc *s)
 	return rc;
 }
 
+/* How many of the threads (utids) of S are vCPU threads. */
+static uint64_t count_vcpus(const struct actx *c, const struct uset *s)
+{
+	uint64_t n = 0;
+
+	for (size_t k = 0; k < s->n; k++) {
+		int64_t u = s->id[k];
+
+		n += u > 0 && u <= c->max_utid && c->thr[u] && c->thr[u]->is_vcpu;
+	}
+	return n;
+}
+
 /* 1 if --lock names O (a word waited on). */
 static int lock_named(const struct actx *c, const struct fobj *o)
 {
@@ -296,13 +309,7 @@ int locks_prepass(struct actx *c)
 		/* chains start at blocks on possible locks, and on the
 		 * word named by --lock whatever it is */
 		o->is_root = strcmp(o->kind, "condvar") != 0 || lock_named(c, o);
-		o->spec_vcpu_callers = 0;
-		for (size_t k = 0; k < o->callers.n; k++) {
-			int64_t u = o->callers.id[k];
-
-			if (u > 0 && u <= c->max_utid && c->thr[u] && c->thr[u]->is_vcpu)
-				o->spec_vcpu_callers++;
-		}
+		o->spec_vcpu_callers = count_vcpus(c, &o->callers);
 	}
 	return mark_globals(c);
 }
@@ -490,13 +497,7 @@ int locks_run(struct actx *c)
 
 		if (!o)
 			continue;
-		o->vcpu_waiters = 0;
-		for (size_t k = 0; k < o->waiters.n; k++) {
-			int64_t u = o->waiters.id[k];
-
-			if (u > 0 && u <= c->max_utid && c->thr[u] && c->thr[u]->is_vcpu)
-				o->vcpu_waiters++;
-		}
+		o->vcpu_waiters = count_vcpus(c, &o->waiters);
 	}
 	/* first: a rerun must not have written anything */
 	{

@@ -555,6 +555,13 @@ Test(analyze, global_mutex_not_halt_condvar)
 	free(first);
 	free(second);
 	assert_rows("SELECT count(*) FROM thread_state WHERE tid = 601", "7\n");
+	{
+		/* the estimate made before pass 1 was right: one pass */
+		char *runs = analysis_key("pass1_runs");
+
+		cr_expect_str_eq(runs, "1");
+		free(runs);
+	}
 	close_case();
 }
 
@@ -646,55 +653,35 @@ Test(analyze, waking_before_switch_out)
  * The estimate picks L1 (1900 > 1402), the exact rule L2 (1208 > 110):
  * two runs, and everything written says L2.
  */
+/* WAITER (on cpu WCPU) waits on WORD from T_ENTER, sleeps at T_SLEEP;
+ * WAKER (on cpu KCPU) releases WORD at T_WAKE, waking it 5 ns later;
+ * the waiter runs again at T_RUN and returns at T_EXIT. */
+static void contended_wait(int waiter, int wcpu, int waker, int kcpu,
+			   uint64_t word, uint64_t t_enter, uint64_t t_sleep,
+			   uint64_t t_wake, uint64_t t_run, uint64_t t_exit)
+{
+	int64_t w = fenter(t_enter, wcpu, waiter, word, WAIT_P, 2);
+	int64_t k;
+
+	sw(t_sleep, wcpu, waiter, "S", 0);
+	k = fenter(t_wake, kcpu, waker, word, WAKE_P, 1);
+	waking(t_wake + 5, kcpu, waker, waiter);
+	fexit(k, t_wake + 10, 1);
+	sw(t_run, wcpu, 0, "R", waiter);
+	fexit(w, t_exit, 0);
+}
+
 Test(analyze, global_mutex_estimate_corrected)
 {
-	int64_t f;
-
 	open_case("rerun.db");
 	thread(1, 101, "CPU 0/KVM");
 	thread(2, 102, "CPU 1/KVM");
 	/* L1: long calls, short sleeps */
-	f = fenter(100, 0, 101, L1, WAIT_P, 2);
-	sw(900, 0, 101, "S", 0);
-	{
-		int64_t k = fenter(950, 1, 102, L1, WAKE_P, 1);
-
-		waking(955, 1, 102, 101);
-		fexit(k, 960, 1);
-	}
-	sw(1000, 0, 0, "R", 101);
-	fexit(f, 1100, 0);
-	f = fenter(1200, 1, 102, L1, WAIT_P, 2);
-	sw(1900, 1, 102, "S", 0);
-	{
-		int64_t k = fenter(1950, 0, 101, L1, WAKE_P, 1);
-
-		waking(1955, 0, 101, 102);
-		fexit(k, 1960, 1);
-	}
-	sw(2000, 1, 0, "R", 102);
-	fexit(f, 2100, 0);
+	contended_wait(101, 0, 102, 1, L1, 100, 900, 950, 1000, 1100);
+	contended_wait(102, 1, 101, 0, L1, 1200, 1900, 1950, 2000, 2100);
 	/* L2: short calls, long sleeps */
-	f = fenter(3000, 0, 101, L2, WAIT_P, 2);
-	sw(3001, 0, 101, "S", 0);
-	{
-		int64_t k = fenter(3600, 1, 102, L2, WAKE_P, 1);
-
-		waking(3605, 1, 102, 101);
-		fexit(k, 3610, 1);
-	}
-	sw(3700, 0, 0, "R", 101);
-	fexit(f, 3701, 0);
-	f = fenter(4000, 1, 102, L2, WAIT_P, 2);
-	sw(4001, 1, 102, "S", 0);
-	{
-		int64_t k = fenter(4600, 0, 101, L2, WAKE_P, 1);
-
-		waking(4605, 0, 101, 102);
-		fexit(k, 4610, 1);
-	}
-	sw(4700, 1, 0, "R", 102);
-	fexit(f, 4701, 0);
+	contended_wait(101, 0, 102, 1, L2, 3000, 3001, 3600, 3700, 3701);
+	contended_wait(102, 1, 101, 0, L2, 4000, 4001, 4600, 4700, 4701);
 	analyze(NULL);
 
 	assert_rows("SELECT futex_uaddr, blocked_ns, nblocks, chosen_by FROM global_lock",
