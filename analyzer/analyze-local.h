@@ -325,7 +325,6 @@ struct actx {
 
 	/* history.c: what chains may still ask for ends after the horizon */
 	uint64_t horizon;
-	uint64_t hist_states;	/* states held in all rings */
 	size_t hist_max_states;	/* per thread (hist_cap_from_env()) */
 	int pass1_runs;		/* 2 when the global mutex estimate was wrong */
 	int defer_chains;	/* end of capture: roots queued, not expanded */
@@ -338,7 +337,7 @@ struct actx {
 	size_t nforced;
 
 	struct wc_buf warnings;	/* one per line */
-	uint64_t phase_ns[4];	/* cumulative: prepass, pass 1, locks, chains */
+	uint64_t phase_ns[3];	/* cumulative: prepass, pass 1, locks */
 
 	struct amap evidence;	/* stack_id -> static evidence string */
 	sqlite3_stmt *q_frames;
@@ -360,7 +359,16 @@ int actx_dberr(struct actx *c, const char *what);
 /* 1 if [FROM, TO] overlaps a lost-events interval. */
 int actx_lost_overlaps(const struct actx *c, uint64_t from, uint64_t to);
 /* The thread of TID at SEQ, or NULL (tid 0 / unknown tid). */
+struct athread *actx_thread_find(const struct actx *c, int32_t tid,
+				 uint64_t seq);
+/* The same, counting the mentions of unknown tids (for a warning): what
+ * pass 1 uses, once per event. */
 struct athread *actx_thread_at(struct actx *c, int32_t tid, uint64_t seq);
+/* The array V of *CAP elements of SIZE bytes, grown (doubling, at least
+ * 8) to hold at least NEED: the array to use from now on, or NULL when
+ * out of memory (err filled; V is still valid and owned by the caller). */
+void *actx_reserve(struct actx *c, void *v, size_t *cap, size_t need,
+		   size_t size);
 /* The futex object of (PID, UADDR), created when CREATE. NULL: ENOMEM or
  * absent. */
 struct fobj *actx_fobj(struct actx *c, int64_t pid, uint64_t uaddr,

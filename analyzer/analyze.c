@@ -84,18 +84,45 @@ int actx_lost_overlaps(const struct actx *c, uint64_t from, uint64_t to)
 	return lo < c->nlost && c->lost[lo].from <= to;
 }
 
-struct athread *actx_thread_at(struct actx *c, int32_t tid, uint64_t seq)
+struct athread *actx_thread_find(const struct actx *c, int32_t tid,
+				 uint64_t seq)
 {
 	int64_t utid;
 
 	if (tid <= 0)
 		return NULL;
 	utid = wc_tidmap_at(c->tidmap, tid, seq);
-	if (utid <= 0 || utid > c->max_utid || !c->thr[utid]) {
+	if (utid <= 0 || utid > c->max_utid)
+		return NULL;
+	return c->thr[utid];
+}
+
+struct athread *actx_thread_at(struct actx *c, int32_t tid, uint64_t seq)
+{
+	struct athread *t = actx_thread_find(c, tid, seq);
+
+	if (!t && tid > 0)
 		c->unknown_tid_events++;
+	return t;
+}
+
+void *actx_reserve(struct actx *c, void *v, size_t *cap, size_t need,
+		   size_t size)
+{
+	size_t nc = *cap ? *cap : 8;
+	void *nv;
+
+	if (need <= *cap)
+		return v;
+	while (nc < need)
+		nc *= 2;
+	nv = realloc(v, nc * size);
+	if (!nv) {
+		wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
 		return NULL;
 	}
-	return c->thr[utid];
+	*cap = nc;
+	return nv;
 }
 
 struct fobj *actx_fobj(struct actx *c, int64_t pid, uint64_t uaddr, int create)
@@ -618,10 +645,9 @@ static int write_keys(struct actx *c, double seconds, double cpu_seconds)
 	if (!rc)
 		rc = set_key(c, st, "pid_source", c->inferred_pids ?
 			     "inferred" : "capture");
-	KEYF("phase_seconds", "prepass %.3f, pass1 %.3f, locks %.3f, chains %.3f",
+	KEYF("phase_seconds", "prepass %.3f, pass1 (with chains) %.3f, locks %.3f",
 	     c->phase_ns[0] / 1e9, (c->phase_ns[1] - c->phase_ns[0]) / 1e9,
-	     (c->phase_ns[2] - c->phase_ns[1]) / 1e9,
-	     (c->phase_ns[3] - c->phase_ns[2]) / 1e9);
+	     (c->phase_ns[2] - c->phase_ns[1]) / 1e9);
 	KEYF("events", "%llu", (unsigned long long)c->nevents);
 	KEYF("events_per_second", "%.0f", seconds > 0 ? c->nevents / seconds : 0.0);
 	KEYF("analyze_cpu_seconds", "%.3f", cpu_seconds);
@@ -655,15 +681,8 @@ static int exists(struct actx *c, const char *table, int *out)
 static int table_rows(struct actx *c, const char *table, int64_t *n)
 {
 	char sql[160];
-	int64_t col = 0;
-	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_schema WHERE"
-		 " type = 'table' AND name = '%s__chunk'", table);
-	rc = wc_db_int(c->db, c->path, sql, 0, &col, c->err);
-	if (rc)
-		return rc;
-	if (col)
+	if (wc_coltab_table_kind(c->db, table) == 1)
 		snprintf(sql, sizeof(sql), "SELECT coalesce(sum(n), 0) FROM \"%s__chunk\"",
 			 table);
 	else
@@ -825,7 +844,6 @@ static int analyze_once(struct actx *c, const regex_t *re, uint64_t t_start,
 	if (!rc)
 		rc = locks_run(c);
 	c->phase_ns[2] = wc_now_ns() - t_start;
-	c->phase_ns[3] = c->phase_ns[2];	/* chains: written by pass 1 */
 	if (!rc)
 		rc = capture_warnings(c);
 	if (!rc)

@@ -16,46 +16,25 @@
 
 #include "analyze-local.h"
 #include "waitchain/coltab.h"
-#include "waitchain/db.h"
 
-/* Table column numbers of the comma-separated names COLS, into MAP. */
+/* W's table column numbers of the comma-separated names COLS, into
+ * w->map (the writer knows the table's columns). */
 static int map_columns(struct actx *c, struct awriter *w, const char *cols)
 {
-	char sql[128];
-	sqlite3_stmt *st = NULL;
-	char *names[AWR_MAX_COLS];
-	int ncol = 0, rc;
 	char *copy = wc_strdup(cols), *p, *save = NULL;
+	int ncol = 0, rc = 0;
 
 	if (!copy)
 		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-	for (p = strtok_r(copy, ", ", &save); p && ncol < AWR_MAX_COLS;
-	     p = strtok_r(NULL, ", ", &save))
-		names[ncol++] = p;
-	assert(ncol == w->ncols);
-	snprintf(sql, sizeof(sql), "SELECT cid, name FROM pragma_table_xinfo('%s')",
-		 w->table);
-	for (int i = 0; i < ncol; i++)
-		w->map[i] = -1;
-	rc = wc_db_prepare(c->db, c->path, sql, &st, c->err);
-	if (!rc) {
-		int step;
-
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(st, 1);
-
-			for (int i = 0; name && i < ncol; i++)
-				if (strcmp(names[i], name) == 0)
-					w->map[i] = sqlite3_column_int(st, 0);
-		}
-		if (step != SQLITE_DONE)
-			rc = actx_dberr(c, w->table);
-	}
-	for (int i = 0; !rc && i < ncol; i++)
-		if (w->map[i] < 0)
+	for (p = strtok_r(copy, ", ", &save); p && !rc;
+	     p = strtok_r(NULL, ", ", &save)) {
+		assert(ncol < w->ncols);
+		w->map[ncol] = wc_coltab_writer_column(w->w, p);
+		if (w->map[ncol++] < 0)
 			rc = wc_err(c->err, WC_EFORMAT, c->path,
-				    "table %s has no column %s", w->table, names[i]);
-	sqlite3_finalize(st);
+				    "table %s has no column %s", w->table, p);
+	}
+	assert(rc || ncol == w->ncols);
 	free(copy);
 	return rc;
 }
@@ -73,9 +52,9 @@ int awr_new(struct actx *c, struct awriter **out, const char *table,
 		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
 	w->table = table;
 	w->ncols = ncols;
-	rc = map_columns(c, w, cols);
+	rc = wc_coltab_writer_new(c->db, c->path, table, &w->w, c->err);
 	if (!rc)
-		rc = wc_coltab_writer_new(c->db, c->path, table, &w->w, c->err);
+		rc = map_columns(c, w, cols);
 	if (rc) {
 		awr_free(w);
 		return rc;

@@ -18,28 +18,6 @@
 #include "waitchain/coltab.h"
 #include "waitchain/db.h"
 
-/* 1 if TABLE is a wc_columnar virtual table of DB. */
-static int is_columnar(sqlite3 *db, const char *table)
-{
-	sqlite3_stmt *st = NULL;
-	int yes = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE"
-			       " type = 'table' AND name = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return 0;
-	}
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *sql = (const char *)sqlite3_column_text(st, 0);
-
-		yes = sql && strstr(sql, WC_COLTAB_MODULE) != NULL;
-	}
-	sqlite3_finalize(st);
-	return yes;
-}
-
 int evsrc_open(struct actx *c, struct evsrc *s, const char *table,
 	       const char *const *cols, int ncols)
 {
@@ -49,7 +27,7 @@ int evsrc_open(struct actx *c, struct evsrc *s, const char *table,
 	memset(s, 0, sizeof(*s));
 	s->table = table;
 	s->ncols = ncols;
-	if (is_columnar(c->db, table)) {
+	if (wc_coltab_table_kind(c->db, table) == 1) {
 		rc = wc_coltab_scan_open(c->db, c->path, table, &s->scan, c->err);
 		if (rc)
 			return rc;

@@ -47,7 +47,6 @@ static void trim(struct actx *c, struct hist *h)
 	while (h->sn && RING_AT(h->s, h->scap, h->shead, 0)->end <= c->horizon) {
 		h->shead = (h->shead + 1) & (h->scap - 1);
 		h->sn--;
-		c->hist_states--;
 	}
 	while (h->bn && RING_AT(h->b, h->bcap, h->bhead, 0)->end <= c->horizon) {
 		block_free(RING_AT(h->b, h->bcap, h->bhead, 0));
@@ -102,11 +101,9 @@ int hist_push_state(struct actx *c, struct athread *t, const struct hstate *e)
 			h->s_evicted_end = old->end;
 		h->shead = (h->shead + 1) & (h->scap - 1);
 		h->sn--;
-		c->hist_states--;
 	}
 	*RING_AT(h->s, h->scap, h->shead, h->sn) = *e;
 	h->sn++;
-	c->hist_states++;
 	return 0;
 }
 
@@ -179,6 +176,7 @@ int hist_states(struct actx *c, const struct athread *t, uint64_t from,
 {
 	const struct hist *h = &t->hist;
 	size_t first = h->sn, count;
+	struct hstate *nb;
 
 	*n = 0;
 	*evicted = from < h->s_evicted_end;
@@ -187,15 +185,10 @@ int hist_states(struct actx *c, const struct athread *t, uint64_t from,
 	       RING_AT(h->s, h->scap, h->shead, first - 1)->end > from)
 		first--;
 	count = h->sn - first + 1;	/* + the open state */
-	if (count > *cap) {
-		size_t nc = count < 64 ? 64 : count;
-		struct hstate *nb = realloc(*buf, nc * sizeof(*nb));
-
-		if (!nb)
-			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-		*buf = nb;
-		*cap = nc;
-	}
+	nb = actx_reserve(c, *buf, cap, count, sizeof(**buf));
+	if (!nb)
+		return -WC_ENOMEM;
+	*buf = nb;
 	for (size_t i = first; i < h->sn; i++) {
 		const struct hstate *s = RING_AT(h->s, h->scap, h->shead, i);
 

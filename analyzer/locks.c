@@ -74,20 +74,6 @@ struct vproc {
 	uint64_t futex_blocked_ns;	/* all futex-blocked time of its vCPUs */
 };
 
-/* The thread of TID at SEQ without counting unknown tids (pass 1 counts
- * them once). */
-static struct athread *thread_at(struct actx *c, int32_t tid, uint64_t seq)
-{
-	int64_t utid;
-
-	if (tid <= 0)
-		return NULL;
-	utid = wc_tidmap_at(c->tidmap, tid, seq);
-	if (utid <= 0 || utid > c->max_utid)
-		return NULL;
-	return c->thr[utid];
-}
-
 static int count_wake(struct actx *c, struct fobj *o, struct athread *t,
 		      int cmd, uint32_t val)
 {
@@ -113,8 +99,9 @@ static int count_call(struct actx *c, const struct evsrc *s)
 
 	if (evsrc_null(s, P_ENTER_SEQ) || evsrc_null(s, P_UADDR))
 		return 0;
-	t = thread_at(c, (int32_t)evsrc_i64(s, P_TID, -1),
-		      (uint64_t)evsrc_i64(s, P_ENTER_SEQ, 0));
+	/* (pass 1 counts the mentions of unknown tids) */
+	t = actx_thread_find(c, (int32_t)evsrc_i64(s, P_TID, -1),
+			     (uint64_t)evsrc_i64(s, P_ENTER_SEQ, 0));
 	cmd = (int)evsrc_i64(s, P_CMD, -1);
 	if (!t || (!futex_cmd_is_wait(cmd) && !futex_cmd_is_wake(cmd)))
 		return 0;

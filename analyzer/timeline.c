@@ -294,15 +294,12 @@ static int emit_state(struct actx *c, struct athread *t, uint64_t end,
 		return 0;
 	hstate_of(c, t, end, uncertain, &e);
 	if (e.block_id >= 0 && t->has_blk && e.block_id == t->blk.id) {
-		if (t->npend == t->cappend) {
-			size_t nc = t->cappend ? t->cappend * 2 : 4;
-			struct hstate *nv = realloc(t->pend, nc * sizeof(*nv));
+		struct hstate *pend = actx_reserve(c, t->pend, &t->cappend,
+						   t->npend + 1, sizeof(*pend));
 
-			if (!nv)
-				return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-			t->pend = nv;
-			t->cappend = nc;
-		}
+		if (!pend)
+			return -WC_ENOMEM;
+		t->pend = pend;
 		t->pend[t->npend++] = e;
 		/* in the history now (in time order), with the provisional
 		 * id until the block is written (hist_fix_block()) */
@@ -371,17 +368,14 @@ static int mark_cpu_seen(struct actx *c, int32_t cpu)
 
 static int hold_push(struct actx *c, struct athread *w, const struct holder_ent *e)
 {
+	struct holder_ent *hold;
+
 	if (w->nhold >= HOLD_CAP)
 		return 0;	/* pathological wait: keep the first HOLD_CAP */
-	if (w->nhold == w->caphold) {
-		size_t cap = w->caphold ? w->caphold * 2 : 8;
-		struct holder_ent *p = realloc(w->hold, cap * sizeof(*p));
-
-		if (!p)
-			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-		w->hold = p;
-		w->caphold = cap;
-	}
+	hold = actx_reserve(c, w->hold, &w->caphold, w->nhold + 1, sizeof(*hold));
+	if (!hold)
+		return -WC_ENOMEM;
+	w->hold = hold;
 	w->hold[w->nhold++] = *e;
 	return 0;
 }
@@ -411,15 +405,10 @@ static int ins_holder(struct actx *c, struct hrows *out, int64_t block_id,
 	awr_int(w, 8, is_waker);
 	if ((rc = awr_static(c, w, 9, certainty)))
 		return rc;
-	if (out->n == out->cap) {
-		size_t nc = out->cap ? out->cap * 2 : 4;
-		struct hrow *nv = realloc(out->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-		out->v = nv;
-		out->cap = nc;
-	}
+	r = actx_reserve(c, out->v, &out->cap, out->n + 1, sizeof(*r));
+	if (!r)
+		return -WC_ENOMEM;
+	out->v = r;
 	r = &out->v[out->n++];
 	r->tid = e ? e->tid : 0;
 	r->utid = e ? e->utid : 0;
@@ -445,18 +434,13 @@ static int block_done(struct actx *c, struct athread *t,
 		if (c->defer_chains) {
 			struct hroot *r;
 
-			if (c->ndeferred == c->capdeferred) {
-				size_t nc = c->capdeferred ? c->capdeferred * 2 : 64;
-				struct hroot *nv = realloc(c->deferred, nc * sizeof(*nv));
-
-				if (!nv) {
-					free(h->v);
-					return wc_err(c->err, WC_ENOMEM, c->path,
-						      "out of memory");
-				}
-				c->deferred = nv;
-				c->capdeferred = nc;
+			r = actx_reserve(c, c->deferred, &c->capdeferred,
+					 c->ndeferred + 1, sizeof(*r));
+			if (!r) {
+				free(h->v);
+				return -WC_ENOMEM;
 			}
+			c->deferred = r;
 			r = &c->deferred[c->ndeferred++];
 			*r = (struct hroot){ id, t->tid, b->start_ns, b->end_ns,
 					     NULL, 0 };
@@ -483,9 +467,7 @@ static int block_done(struct actx *c, struct athread *t,
 	hb.id = id;
 	hb.end = b->end_ns;
 	hb.uaddr = b->uaddr;
-	hb.pid = b->obj ? b->obj->pid : -1;
-	if (hb.pid < 0)
-		hb.pid = -1;
+	hb.pid = b->obj && b->obj->pid >= 0 ? b->obj->pid : -1;
 	hb.expand = !b->obj || strcmp(b->obj->kind, "condvar") != 0;
 	hb.h = h->v;
 	hb.nh = h->n;

@@ -2005,6 +2005,27 @@ void wc_coltab_scan_close(struct wc_coltab_scan *s)
 	sqlite3_free(s);
 }
 
+int wc_coltab_table_kind(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, kind = -1;
+
+	rc = sqlite3_prepare_v2(db, "SELECT sql FROM \"main\".sqlite_schema"
+				" WHERE type = 'table' AND name = ?1 COLLATE NOCASE", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *decl = (const char *)sqlite3_column_text(st, 0);
+
+			kind = decl && sqlite3_strlike("CREATE VIRTUAL TABLE%USING%"
+						       WC_COLTAB_MODULE "%", decl, 0) == 0;
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? kind : -2;
+}
+
 /*
  * Both shadow tables emptied inside a savepoint (all or nothing, in or
  * out of a transaction).  Only tables declared with the module: a plain
@@ -2014,30 +2035,15 @@ void wc_coltab_scan_close(struct wc_coltab_scan *s)
 int wc_coltab_clear(sqlite3 *db, const char *path, const char *table,
 		    struct wc_error *err)
 {
-	sqlite3_stmt *st = NULL;
 	char *sql;
-	int rc, found = 0, columnar = 0;
+	int rc, kind = wc_coltab_table_kind(db, table);
 
-	rc = sqlite3_prepare_v2(db, "SELECT sql FROM \"main\".sqlite_schema"
-				" WHERE type = 'table' AND name = ?1 COLLATE NOCASE", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *decl = (const char *)sqlite3_column_text(st, 0);
-
-			found = 1;
-			columnar = decl && sqlite3_strlike("CREATE VIRTUAL TABLE%USING%"
-							   WC_COLTAB_MODULE "%", decl, 0) == 0;
-			rc = SQLITE_DONE;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (kind == -2)
 		return wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
 			      sqlite3_errmsg(db));
-	if (!found || !columnar)
+	if (kind != 1)
 		return wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
-			      found ? "not a columnar table" : "no such table");
+			      kind == 0 ? "not a columnar table" : "no such table");
 	sql = sqlite3_mprintf("SAVEPOINT wc_coltab_clear;"
 			      "DELETE FROM \"main\".\"%w__chunk\";"
 			      "DELETE FROM \"main\".\"%w__patch\";"

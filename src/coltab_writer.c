@@ -91,6 +91,7 @@ struct wc_coltab_writer {
 	sqlite3 *db;
 	const char *path;
 	char *table;
+	char *names[WC_COLTAB_MAX_COLS];	/* column names (owned) */
 	uint8_t is_text[WC_COLTAB_MAX_COLS];
 	int ncols;
 	int64_t last_key;	/* of the previous row, or the table's largest */
@@ -555,19 +556,26 @@ int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 	if (!w->table)
 		goto nomem;
 	/* table_xinfo, not table_info: hidden columns count */
-	if (sqlite3_prepare_v2(db, "SELECT type, hidden FROM pragma_table_xinfo(?1)"
-			       " ORDER BY cid", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT type, hidden, name FROM"
+			       " pragma_table_xinfo(?1) ORDER BY cid", -1, &st,
+			       NULL) != SQLITE_OK) {
 		rc = dberr(w, "cannot read the columns of", err);
 		goto fail;
 	}
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 2);
 
 		if (ncols == WC_COLTAB_MAX_COLS)
 			break;
 		if (ncols == 0)
 			w->hidden_key = sqlite3_column_int(st, 1) != 0;
+		w->names[ncols] = wc_strdup(name ? name : "");
+		if (!w->names[ncols]) {
+			sqlite3_finalize(st);
+			goto nomem;
+		}
 		w->is_text[ncols++] = type && strcmp(type, "TEXT") == 0;
 	}
 	sqlite3_finalize(st);
@@ -907,6 +915,16 @@ void wc_coltab_writer_free(struct wc_coltab_writer *w)
 	free(w->slots);
 	free(w->slot_of);
 	free(w->sc);
+	for (int i = 0; i < WC_COLTAB_MAX_COLS; i++)
+		free(w->names[i]);
 	free(w->table);
 	free(w);
+}
+
+int wc_coltab_writer_column(const struct wc_coltab_writer *w, const char *name)
+{
+	for (int i = 0; i < w->ncols; i++)
+		if (sqlite3_stricmp(w->names[i], name) == 0)
+			return i;
+	return -1;
 }

@@ -165,6 +165,9 @@ int wc_coltab_writer_flush(struct wc_coltab_writer *w, struct wc_error *err);
 /* Rows appended so far. */
 uint64_t wc_coltab_writer_rows(const struct wc_coltab_writer *w);
 
+/* Column number (0-based, declaration order) of NAME, or -1. */
+int wc_coltab_writer_column(const struct wc_coltab_writer *w, const char *name);
+
 /* Frees W without flushing (waiting for the encoding thread to be done
  * with W's chunks, whose encodings are dropped); NULL ok. */
 void wc_coltab_writer_free(struct wc_coltab_writer *w);
@@ -291,6 +294,10 @@ const char *wc_coltab_scan_text(const struct wc_coltab_scan *s, int col,
 				uint32_t row);
 /* NULL ok. */
 void wc_coltab_scan_close(struct wc_coltab_scan *s);
+
+/* What TABLE of DB's main schema is: 1 a columnar table, 0 another
+ * table, -1 no such table, -2 an SQLite error (sqlite3_errmsg(DB)). */
+int wc_coltab_table_kind(sqlite3 *db, const char *table);
 
 /* Deletes every row of the columnar table TABLE of schema "main"
  * (chunks and patches): what `DELETE FROM` would do, which the module
