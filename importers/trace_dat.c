@@ -36,7 +36,12 @@
  *
  * Memory: the decoding tables, PEND_MAX pending events per (buffer, CPU)
  * stream (~43 KiB) and a hash of per-tid state; nothing grows with the
- * number of events.
+ * number of events.  Compressed CPU data (v7 with zstd or zlib) is the
+ * exception libtracecmd 3.1 makes (it keeps every chunk it decompressed,
+ * and walks them all at each page: quadratic time), so such a file is
+ * first copied uncompressed to $TMPDIR by libtracecmd in a sandbox child
+ * while this process checks every chunk, and the copy is read instead
+ * (uncompressed_copy(); without a copy, the file is read in place).
  *
  * Crash containment and two cores (trace_dat-sandbox.c): forked
  * children read and decode the CPU data (two on a machine with two CPUs
@@ -76,6 +81,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -112,6 +118,14 @@ struct tracecmd_compression_proto {
 	void (*free_context)(void *ctx);
 };
 int tracecmd_compress_proto_register(struct tracecmd_compression_proto *proto);
+/* state is enum tracecmd_file_states: TRACECMD_FILE_CPU_FLYRECORD copies
+ * everything, CPU data included */
+struct tracecmd_output;
+#define TRACECMD_FILE_CPU_FLYRECORD 11
+struct tracecmd_output *tracecmd_copy(struct tracecmd_input *ihandle,
+				      const char *file, int state,
+				      int file_version, const char *compression);
+void tracecmd_output_close(struct tracecmd_output *handle);
 
 #define MAX_FRAMES 128			/* deeper stacks are cut */
 #define POLL_EVERY 65536		/* events between interrupt polls */
@@ -165,6 +179,14 @@ struct tdat_stream {
 	 * read-ahead (sandbox children always read ahead) */
 	int failed;			/* the error's code, 0 = none */
 	struct wc_error *ferr;		/* its message (malloc'd) */
+	int64_t off_delta;		/* see tdat_state.odelta */
+};
+
+/* See tdat_state.odelta. */
+struct tdat_offset_delta {
+	char buf[TDAT_NAME_MAX];
+	int cpu;
+	int64_t delta;
 };
 
 /* Per-tid state for thread names. */
@@ -180,8 +202,19 @@ struct tdat_state {
 	const char *path;
 	struct wc_import_options opt;
 	struct tdat_layout layout;
-	uint64_t file_size;		/* real size of the input */
-	int data_fd;			/* padded copy when salvaging, else -1 */
+	uint64_t file_size;		/* real size of what is read (data_fd) */
+	/* what libtracecmd reads instead of the input, else -1: the padded
+	 * copy when salvaging, or the uncompressed copy of compressed CPU
+	 * data (uncompressed_copy()) */
+	int data_fd;
+	char file_compression[32];	/* the input's, for the capture meta */
+	int layout_fd;			/* the file st->layout describes */
+	int padded;			/* data_fd is the padded copy */
+	/* reading the uncompressed copy: per (buffer, CPU) with data, what
+	 * to add to a record's offset in the copy to get the offset
+	 * libtracecmd gives it in the original (for messages) */
+	struct tdat_offset_delta *odelta;
+	int nodelta;
 	struct tracecmd_input *top;
 	struct tep_handle *tep;
 	struct wc_tep_events *te;
@@ -565,6 +598,7 @@ static void tdat_close(void *state)
 	if (st->data_fd >= 0)
 		close(st->data_fd);
 	free(st->tids);
+	free(st->odelta);
 	wc_buf_free(&st->warnings);
 	free(st);
 }
@@ -607,6 +641,225 @@ static int padded_copy(struct tdat_state *st, uint64_t want,
 			      "cannot extend salvage copy: %s", strerror(errno));
 	}
 	return fd;
+}
+
+/*
+ * Compressed CPU data (v7, zstd or zlib) is not read in place.
+ * libtracecmd 3.1 keeps every chunk it decompresses while reading
+ * (its free_zpage() never finds the chunk a page came from), and walks
+ * the list of those chunks at every page it frees: memory grows with
+ * the uncompressed capture and time with its square (a 50 MB zstd file
+ * of 7 M events: 5.7 s, 44 % of it in that walk; the whole capture
+ * uncompressed in memory).  Instead, libtracecmd itself copies the file
+ * uncompressed into a temporary file in $TMPDIR (tracecmd_copy() with
+ * compression "none", what `trace-cmd convert --compression none` does:
+ * one streaming pass, a few MiB of memory) in a sandbox child, while
+ * this process checks every chunk of the original (tdat_check_regions()),
+ * and the importer then reads the copy like any uncompressed file.
+ *
+ * The copy is only an accelerator: when the child fails (disk full, a
+ * chunk libtracecmd refuses, a crash) the original is read as before,
+ * and damage is always reported against the original file.
+ */
+struct copy_job {
+	const char *out_path;
+	unsigned version;
+	uint64_t max_bytes;	/* RLIMIT_FSIZE of the child */
+};
+
+static int check_interrupt(struct tdat_state *st, struct wc_error *err);
+
+/* The child: copies the file on FD to job->out_path, uncompressed.
+ * 0 on success. */
+static int copy_child_main(void *ctx, int fd, int part, int nparts,
+			   struct tdat_sandbox_out *out)
+{
+	const struct copy_job *job = ctx;
+	struct rlimit lim = { job->max_bytes, job->max_bytes };
+	struct tracecmd_input *in;
+	struct tracecmd_output *copy;
+	char proc[64];
+
+	(void)part;
+	(void)nparts;
+	(void)out;
+	/* a hostile chunk table must not fill the disk: past the limit the
+	 * child gets SIGXFSZ, and the original is read instead */
+	setrlimit(RLIMIT_FSIZE, &lim);
+	tracecmd_set_loglevel(TEP_LOG_NONE);
+	tep_set_loglevel(TEP_LOG_NONE);
+	/* tracecmd_copy() fails on a handle whose CPU data was initialized
+	 * (tracecmd_open_fd()): open the headers only, by name, like
+	 * `trace-cmd convert` (the sandbox relies on /proc already) */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	in = tracecmd_open_head(proc, TRACECMD_FL_LOAD_NO_PLUGINS);
+	if (!in)
+		return TDAT_SANDBOX_OPEN_FAILED;
+	copy = tracecmd_copy(in, job->out_path, TRACECMD_FILE_CPU_FLYRECORD,
+			     (int)job->version, "none");
+	if (!copy)
+		return 1;
+	tracecmd_output_close(copy);
+	return 0;
+}
+
+/*
+ * Fills st->odelta from the CPU data regions of the uncompressed COPY.
+ * Reading compressed data, libtracecmd 3.1 numbers records in a virtual
+ * space of its own (init_cpu_zpage()): the first CPU of a buffer starts
+ * at one page, each next CPU with data where the previous one's
+ * uncompressed data ends, rounded up to a page.  In the copy each CPU's
+ * data is a section of the file.  The difference is constant per CPU,
+ * and adding it keeps the record offsets in our messages the ones the
+ * original gives (what an import without the copy reports).  0, or -1
+ * when the copy does not list the original's CPUs (then it is not used).
+ */
+static int copy_offsets(struct tdat_state *st, const struct tdat_layout *copy)
+{
+	const struct tdat_layout *orig = &st->layout;
+	int i, j;
+
+	if (copy->nregions != orig->nregions || copy->nregions <= 0)
+		return -1;
+	for (i = 0; i < copy->nregions; i++)
+		if (copy->regions[i].cpu != orig->regions[i].cpu ||
+		    strcmp(copy->buf[copy->regions[i].buf].name,
+			   orig->buf[orig->regions[i].buf].name) != 0)
+			return -1;
+	st->odelta = calloc((unsigned)copy->nregions, sizeof(*st->odelta));
+	if (!st->odelta)
+		return -1;
+	for (i = 0; i < copy->nregions; i++) {
+		const struct tdat_region *c = &copy->regions[i];
+		uint64_t page = c->page_size, base = page;
+
+		for (j = 0; j < copy->nregions; j++) {
+			const struct tdat_region *o = &copy->regions[j];
+
+			if (o->buf == c->buf && o->cpu < c->cpu)
+				base += (o->size + page - 1) / page * page;
+		}
+		snprintf(st->odelta[i].buf, sizeof(st->odelta[i].buf), "%s",
+			 copy->buf[c->buf].name);
+		st->odelta[i].cpu = c->cpu;
+		st->odelta[i].delta = (int64_t)(base - c->off);
+	}
+	st->nodelta = copy->nregions;
+	return 0;
+}
+
+/* Do A and B list the same buffers, in the same order? */
+static int same_buffers(const struct tdat_layout *a, const struct tdat_layout *b)
+{
+	if (a->nbuffers != b->nbuffers)
+		return 0;
+	for (int i = 0; i < a->nbuffers; i++)
+		if (strcmp(a->buf[i].name, b->buf[i].name) != 0 ||
+		    a->buf[i].cpus != b->buf[i].cpus)
+			return 0;
+	return 1;
+}
+
+/*
+ * See above.  Called with st->layout from tdat_check() of the original
+ * (CPU data deferred), compressed, not truncated.  Returns 1 when ST now
+ * reads the copy (st->data_fd, st->file_size and st->layout are the
+ * copy's, the original's chunks all checked), 0 to read the original
+ * (st->layout unchanged, or with the damage the check found), or a
+ * negative code (interrupted, I/O error of the check).
+ */
+static int uncompressed_copy(struct tdat_state *st, struct wc_error *err)
+{
+	struct wc_buf path = WC_BUF_INIT;
+	struct wc_error cerr = WC_ERROR_INIT;
+	struct copy_job job = {
+		.version = st->layout.version,
+		.max_bytes = (64ull << 20) + (st->file_size < (1ull << 40) ?
+					      64 * st->file_size : (1ull << 46)),
+	};
+	struct tdat_sandbox_cfg cfg = {
+		.path = st->path,
+		.timeout = st->opt.library_timeout ? st->opt.library_timeout
+			   : 120 + (unsigned)(st->file_size >> 23),
+		.interrupted = st->opt.interrupted,
+		.one_child = 1,
+		.mem_limit = 1ull << 30,
+		.data_error = 0,
+		.data_error_msg = "",
+		.version = st->layout.version,
+		.compression = st->layout.compression,
+		.child_main = copy_child_main,
+		.ctx = &job,
+	};
+	struct tdat_sandbox *sb = NULL;
+	struct tdat_layout copy = { 0 };
+	struct stat sb_stat;
+	int fd, rc, copied, checked = 0;
+
+	fd = wc_tmpfile_named("uncompressed", &path, &cerr);
+	if (fd < 0) {
+		wc_buf_free(&path);
+		return 0;	/* no room for a copy: read the original */
+	}
+	job.out_path = path.data;
+	rc = tdat_sandbox_start(&sb, &cfg, st->in->fd, &cerr);
+	if (!rc && sb) {
+		/* both CPUs: the child copies, this process checks */
+		rc = tdat_check_regions(st->in->fd, st->file_size, st->path,
+					&st->layout, 0, 1, err);
+		checked = !rc;
+		copied = !rc && !st->layout.data_error &&
+			 tdat_sandbox_finish(sb, &cerr) == 0;
+	} else {
+		rc = 0;
+		copied = 0;
+	}
+	tdat_sandbox_free(sb);
+	unlink(path.data);
+	wc_buf_free(&path);
+	wc_error_clear(&cerr);
+	if (!rc)
+		rc = check_interrupt(st, err);
+	if (rc || !copied || fstat(fd, &sb_stat) != 0)
+		goto original;
+	/* the copy's own structure, checked like any input */
+	if (tdat_check(fd, (uint64_t)sb_stat.st_size, st->path, &copy, 1,
+		       &cerr) != 0 ||
+	    copy.truncated_at || copy.data_error ||
+	    strcmp(copy.compression, "none") != 0 ||
+	    !same_buffers(&copy, &st->layout)) {
+		wc_error_clear(&cerr);
+		tdat_layout_free(&copy);
+		goto original;
+	}
+	/* what the original says of its buffers (tracecmd_copy() writes
+	 * the top buffer's trace clock for every buffer) */
+	for (int i = 0; i < copy.nbuffers; i++)
+		memcpy(copy.buf[i].clock, st->layout.buf[i].clock,
+		       sizeof(copy.buf[i].clock));
+	if (copy_offsets(st, &copy) != 0) {
+		tdat_layout_free(&copy);
+		goto original;
+	}
+	/* its pages are those of the chunks just checked, page headers
+	 * included: the children need not walk them again */
+	tdat_layout_free(&copy);
+	tdat_layout_free(&st->layout);
+	st->layout = copy;
+	st->data_fd = fd;
+	st->layout_fd = fd;
+	st->file_size = (uint64_t)sb_stat.st_size;
+	return 1;
+original:
+	close(fd);
+	/* checked already: the damage found, if any, stays in st->layout
+	 * for refuse_damaged(); the children need not check again */
+	if (checked) {
+		free(st->layout.regions);
+		st->layout.regions = NULL;
+		st->layout.nregions = 0;
+	}
+	return rc;
 }
 
 /* Clock of buffer NAME as the checker saw it, or "". */
@@ -769,6 +1022,7 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 	if (rc)
 		goto fail;
 	fd = in->fd;
+	st->layout_fd = in->fd;
 	if (st->layout.data_error && !st->opt.salvage) {
 		/* refused: the CPU data listed before the damage may hold an
 		 * earlier problem, which a whole walk reports first */
@@ -795,6 +1049,7 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		if (rc < 0)
 			goto fail;
 		st->data_fd = rc;
+		st->padded = 1;
 		fd = rc;
 	}
 
@@ -803,6 +1058,16 @@ static int tdat_open(struct wc_input *in, const struct wc_import_options *opt,
 		rc = wc_err(err, WC_EUNSUPPORTED, st->path, "zlib-compressed "
 			    "trace.dat, and libtracecmd refused our zlib codec");
 		goto fail;
+	}
+	snprintf(st->file_compression, sizeof(st->file_compression), "%s",
+		 st->layout.compression);
+	if (strcmp(st->layout.compression, "none") != 0 && st->data_fd < 0 &&
+	    st->layout.nregions && !st->opt.in_process) {
+		rc = uncompressed_copy(st, err);
+		if (rc < 0)
+			goto fail;
+		if (rc == 1)
+			fd = st->data_fd;
 	}
 	rc = open_sandboxed(st, fd, err);
 	if (rc)
@@ -864,7 +1129,10 @@ static int deliver_header_meta(struct tdat_state *st,
 				  tracecmd_get_in_file_version(st->top), err);
 	if (!rc)
 		rc = put_meta(sink, "file_compression",
-			      st->layout.compression, err);
+			      st->file_compression, err);
+	if (!rc && st->nodelta)
+		rc = put_meta_u64(sink, "uncompressed_copy_bytes",
+				  st->file_size, err);
 	if (!rc && uname) {
 		/* trace-cmd writes "sysname nodename release machine" */
 		char f[4][128] = { "", "", "", "" };
@@ -1152,7 +1420,8 @@ static void record_where(const struct tdat_stream *s,
 			 const struct tep_record *r, char *out, size_t len)
 {
 	snprintf(out, len, "buffer \"%s\" CPU %d, record at data offset %llu, "
-		 "ts %llu", s->b->name, s->cpu, (unsigned long long)r->offset,
+		 "ts %llu", s->b->name, s->cpu,
+		 (unsigned long long)r->offset + (unsigned long long)s->off_delta,
 		 (unsigned long long)r->ts);
 }
 
@@ -1161,7 +1430,7 @@ static void record_where(const struct tdat_stream *s,
 static int past_real_end(const struct tdat_state *st,
 			 const struct tep_record *r)
 {
-	if (st->data_fd < 0 || strcmp(st->layout.compression, "none") != 0)
+	if (!st->padded || strcmp(st->layout.compression, "none") != 0)
 		return 0;
 	return r->offset + (unsigned long long)(r->record_size > 0 ?
 						r->record_size : 0) >
@@ -1381,6 +1650,17 @@ static int stream_fill(struct tdat_state *st, struct tdat_stream *s,
 	return s->qlen > 0;
 }
 
+/* tdat_state.odelta of CPU of buffer BNAME (0 when not reading a copy). */
+static int64_t offset_delta(const struct tdat_state *st, const char *bname,
+			    int cpu)
+{
+	for (int i = 0; i < st->nodelta; i++)
+		if (st->odelta[i].cpu == cpu &&
+		    strcmp(st->odelta[i].buf, bname) == 0)
+			return st->odelta[i].delta;
+	return 0;
+}
+
 /* Builds one stream per CPU of every imported buffer (in a sandbox child,
  * per CPU of its share) and primes them. */
 static int setup_streams(struct tdat_state *st, const struct wc_sink *sink,
@@ -1408,6 +1688,7 @@ static int setup_streams(struct tdat_state *st, const struct wc_sink *sink,
 				continue;	/* another sandbox child's */
 			s->b = b;
 			s->cpu = cpu;
+			s->off_delta = offset_delta(st, b->name, cpu);
 			s->nowait = b->counted && b->nkstacks == 0;
 			/* the same tie-break in every child */
 			s->order = order;
@@ -1894,10 +2175,14 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 			   : 120 + (unsigned)(st->file_size >> 23),
 		.interrupted = st->opt.interrupted,
 		.one_child = st->opt.one_child,
-		/* libtracecmd maps the file's CPU data and keeps a few
-		 * decompressed chunks: twice the file plus 1 GiB is plenty */
-		.mem_limit = (1ull << 30) + (st->file_size < (1ull << 40) ?
-					     2 * st->file_size : (1ull << 41)),
+		/* libtracecmd maps the file's CPU data (twice the file plus
+		 * 1 GiB is plenty), or, reading compressed data in place,
+		 * keeps every chunk it decompressed (the capture uncompressed:
+		 * the bound of uncompressed_copy()) */
+		.mem_limit = (1ull << 30) +
+			     (st->file_size >= (1ull << 40) ? (1ull << 46) :
+			      strcmp(st->layout.compression, "none") != 0 ?
+			      64 * st->file_size : 2 * st->file_size),
 		.data_error = st->layout.data_error,
 		.data_error_msg = st->layout.data_error_msg,
 		.version = st->layout.version,
@@ -1915,7 +2200,7 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 		return rc;
 	if (!st->sb) {
 		if (st->layout.nregions)
-			rc = tdat_check_regions(st->in->fd, st->file_size,
+			rc = tdat_check_regions(st->layout_fd, st->file_size,
 						st->path, &st->layout, 0, 1, err);
 		tdat_layout_free(&st->layout);
 		if (!rc)

@@ -12,6 +12,8 @@
 -- Key/value facts about the capture and its import.  Keys in use:
 --   source_file, source_size, source_compression, format ('trace.dat' or
 --   'perf.data'), format_version, file_compression (v7 buffers / perf -z),
+--   uncompressed_copy_bytes (compressed trace.dat CPU data was read from
+--   an uncompressed copy of this size made in $TMPDIR),
 --   hostname, uname, osrelease, arch, nrcpus, clock, clockid, cmdline,
 --   tracer_version (trace-cmd or perf version), first_ts, last_ts, events,
 --   imported_at (ISO 8601 UTC), import_seconds, waitchain_version,

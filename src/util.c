@@ -227,25 +227,32 @@ const char *wc_path_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-int wc_tmpfile(const char *why, struct wc_error *err)
+int wc_tmpfile_named(const char *why, struct wc_buf *path,
+		     struct wc_error *err)
 {
 	const char *dir = getenv("TMPDIR");
-	struct wc_buf name = WC_BUF_INIT;
 	int fd;
 
 	if (!dir || !*dir)
 		dir = "/tmp";
-	if (wc_buf_printf(&name, "%s/waitchain-%s-XXXXXX", dir, why))
+	path->len = 0;
+	if (wc_buf_printf(path, "%s/waitchain-%s-XXXXXX", dir, why))
 		return wc_err(err, WC_ENOMEM, NULL, "out of memory");
-	fd = mkostemp(name.data, O_CLOEXEC);
-	if (fd < 0) {
-		int rc = wc_err(err, WC_EIO, dir,
-				"cannot create a temporary file for %s: %s",
-				why, strerror(errno));
-		wc_buf_free(&name);
-		return rc;
-	}
-	unlink(name.data);
+	fd = mkostemp(path->data, O_CLOEXEC);
+	if (fd < 0)
+		return wc_err(err, WC_EIO, dir,
+			      "cannot create a temporary file for %s: %s",
+			      why, strerror(errno));
+	return fd;
+}
+
+int wc_tmpfile(const char *why, struct wc_error *err)
+{
+	struct wc_buf name = WC_BUF_INIT;
+	int fd = wc_tmpfile_named(why, &name, err);
+
+	if (fd >= 0)
+		unlink(name.data);
 	wc_buf_free(&name);
 	return fd;
 }

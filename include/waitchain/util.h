@@ -109,5 +109,10 @@ void wc_input_set_interrupt(volatile int *flag);
 /* Creates an unlinked temporary file in $TMPDIR (or /tmp): returns its
  * fd (caller closes) or a negative code. WHY names the purpose. */
 int wc_tmpfile(const char *why, struct wc_error *err);
+/* Like wc_tmpfile() but leaves the file linked, its name in *PATH (reset
+ * first), for a library that wants a file name: the caller unlinks it as
+ * soon as the file name is no longer needed (and wc_buf_free()s PATH). */
+int wc_tmpfile_named(const char *why, struct wc_buf *path,
+		     struct wc_error *err);
 
 #endif /* WAITCHAIN_UTIL_H */
