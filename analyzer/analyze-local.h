@@ -283,6 +283,27 @@ struct lost_iv {
 	uint64_t from, to;
 };
 
+/* --- a table read in key order (evsrc.c; functions below) --- */
+
+#define EVSRC_MAX_COLS 16
+
+struct wc_coltab_scan;
+
+/* One table read row by row in key order: a native chunk scan of a
+ * columnar table, or an SQL query of an ordinary one.  Values are
+ * addressed by their position in the column list given to evsrc_open(). */
+struct evsrc {
+	const char *table;	/* a literal */
+	int ncols;
+	int has_row;		/* the current row is valid */
+	sqlite3_stmt *st;	/* ordinary table */
+	struct wc_coltab_scan *scan;	/* columnar table */
+	int map[EVSRC_MAX_COLS];	/* list position -> table column */
+	uint32_t n, row;	/* rows of the current chunk, current row */
+	const int64_t *v[EVSRC_MAX_COLS];
+	const uint8_t *nl[EVSRC_MAX_COLS];
+};
+
 /* --- the analysis context ---------------------------------------------------- */
 
 struct actx {
@@ -340,7 +361,8 @@ struct actx {
 	uint64_t phase_ns[3];	/* cumulative: prepass, pass 1, locks */
 
 	struct amap evidence;	/* stack_id -> static evidence string */
-	sqlite3_stmt *q_frames;
+	sqlite3_stmt *q_frames;	/* frames of one stack (stacks passed by frames) */
+	struct evsrc frames;	/* forward scan of stack_frame (stack_id, symbol) */
 
 	/* pass 1 writers (awrite.c) */
 	struct awriter *w_state, *w_holder, *w_block, *w_lw;
@@ -424,24 +446,7 @@ void awr_free(struct awriter *w);
 
 /* --- reading event tables (evsrc.c) ----------------------------------------- */
 
-#define EVSRC_MAX_COLS 16
-
-struct wc_coltab_scan;
-
-/* One table read row by row in key order: a native chunk scan of a
- * columnar table, or an SQL query of an ordinary one.  Values are
- * addressed by their position in the column list given to evsrc_open(). */
-struct evsrc {
-	const char *table;	/* a literal */
-	int ncols;
-	int has_row;		/* the current row is valid */
-	sqlite3_stmt *st;	/* ordinary table */
-	struct wc_coltab_scan *scan;	/* columnar table */
-	int map[EVSRC_MAX_COLS];	/* list position -> table column */
-	uint32_t n, row;	/* rows of the current chunk, current row */
-	const int64_t *v[EVSRC_MAX_COLS];
-	const uint8_t *nl[EVSRC_MAX_COLS];
-};
+/* (struct evsrc: see above, before struct actx) */
 
 /* Opens S on TABLE (a literal) for the columns COLS[0..NCOLS) (names, or
  * SQL expressions for an ordinary table); no row is current until

@@ -765,6 +765,7 @@ static void actx_free(struct actx *c)
 		free(c->deferred[i].h);
 	free(c->deferred);
 	sqlite3_finalize(c->q_frames);
+	evsrc_close(&c->frames);
 	if (c->thr) {
 		for (int64_t u = 0; u <= c->max_utid; u++) {
 			struct athread *t = c->thr[u];

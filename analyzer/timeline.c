@@ -975,6 +975,46 @@ static const char *const evidence_frames[] = {
 	"worker_thread", "kthread",
 };
 
+/* The telling frame among the symbol SYM of one frame, or NULL. */
+static const char *evidence_of_frame(const char *sym)
+{
+	if (!sym)
+		return NULL;
+	for (size_t i = 0; i < WC_ARRAY_SIZE(evidence_frames); i++)
+		if (strcmp(sym, evidence_frames[i]) == 0)
+			return evidence_frames[i];
+	return NULL;
+}
+
+/*
+ * The telling frame of stack ID from c->frames, a forward scan of
+ * stack_frame: stack ids grow in the order stacks first appear in the
+ * capture, the order pass 1 meets them, so one pass over the frames
+ * serves nearly every look-up (the stacks nobody asks for are skipped).
+ * Returns 1 with *FOUND set when the scan had not passed ID yet, 0 when
+ * it had (or failed: it is then closed), for a look-up by SQL instead.
+ */
+static int scan_evidence(struct actx *c, int64_t id, const char **found)
+{
+	struct evsrc *f = &c->frames;
+
+	*found = NULL;
+	if (!f->has_row || evsrc_i64(f, 0, 0) > id)
+		return 0;
+	while (f->has_row && evsrc_i64(f, 0, 0) <= id) {
+		if (!*found && evsrc_i64(f, 0, 0) == id)
+			*found = evidence_of_frame(evsrc_text(f, 1));
+		if (evsrc_next(c, f)) {
+			/* the SQL look-up reports it if it persists */
+			wc_error_clear(c->err);
+			evsrc_close(f);
+			*found = NULL;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* The telling frame of stack ID (cached per stack), or NULL. */
 static const char *evidence_for(struct actx *c, int64_t id)
 {
@@ -987,19 +1027,13 @@ static const char *evidence_for(struct actx *c, int64_t id)
 	ev = amap_get(&c->evidence, (uint64_t)id, 1);
 	if (ev)
 		return ev == none ? NULL : ev;
-	sqlite3_bind_int64(c->q_frames, 1, id);
-	while (!found && sqlite3_step(c->q_frames) == SQLITE_ROW) {
-		const char *sym = (const char *)sqlite3_column_text(c->q_frames, 0);
-
-		if (!sym)
-			continue;
-		for (size_t i = 0; i < WC_ARRAY_SIZE(evidence_frames); i++)
-			if (strcmp(sym, evidence_frames[i]) == 0) {
-				found = evidence_frames[i];
-				break;
-			}
+	if (!scan_evidence(c, id, &found)) {
+		sqlite3_bind_int64(c->q_frames, 1, id);
+		while (!found && sqlite3_step(c->q_frames) == SQLITE_ROW)
+			found = evidence_of_frame((const char *)
+						  sqlite3_column_text(c->q_frames, 0));
+		sqlite3_reset(c->q_frames);
 	}
-	sqlite3_reset(c->q_frames);
 	if (amap_put(&c->evidence, (uint64_t)id, 1, (void *)(found ? found : none)))
 		return found;
 	return found;
@@ -1386,6 +1420,7 @@ static int cmp_root(const void *a, const void *b)
 
 int timeline_run(struct actx *c)
 {
+	static const char *const frame_cols[] = { "stack_id", "symbol" };
 	struct cursor cur[CUR_COUNT];
 	struct fexit_heap exits = { NULL, 0, 0 };
 	int rc = 0;
@@ -1413,6 +1448,10 @@ int timeline_run(struct actx *c)
 	    (rc = wc_db_prepare(c->db, c->path,
 				"SELECT symbol FROM stack_frame WHERE stack_id = ?1"
 				" ORDER BY depth", &c->q_frames, c->err)))
+		goto out;
+	evsrc_close(&c->frames);	/* a second pass 1 starts over */
+	if ((rc = evsrc_open(c, &c->frames, "stack_frame", frame_cols, 2)) ||
+	    (rc = evsrc_next(c, &c->frames)))
 		goto out;
 	for (int k = 0; k < CUR_COUNT; k++) {
 		if (!cur_cols[k].cols)

@@ -20,7 +20,7 @@ WITH blk AS (
     WHERE is_vcpu = 1 AND reason = 'futex'
       AND (COALESCE(:global_only, 0) = 0 OR on_global_lock = 1)
 ),
-st AS (SELECT DISTINCT stack_id FROM blk WHERE stack_id IS NOT NULL),
+st AS (SELECT DISTINCT stack_id FROM blk WHERE stack_id IS NOT NULL ORDER BY stack_id),
 fr AS (
     SELECT st.stack_id,
            (SELECT group_concat(f, ' <- ') FROM

@@ -35,14 +35,18 @@ CREATE TABLE stack (
 );
 
 -- Frames of each stack, innermost first (depth 0 = where the event fired).
-CREATE TABLE stack_frame (
-    stack_id      INTEGER NOT NULL,  -- stack.id
-    depth         INTEGER NOT NULL,  -- 0 = innermost
-    ip            INTEGER NOT NULL,  -- instruction pointer
-    is_kernel     INTEGER NOT NULL,  -- 1 kernel frame, 0 user frame
+-- Columnar (wc_columnar, like the high-rate event tables): a capture with
+-- callchains has ten frames or more per stack, tens of millions of rows.
+-- Rows are stored by stack, stacks in id order, frames by depth, so
+-- `WHERE stack_id = N` reads one chunk; (stack_id, depth) is unique.
+CREATE VIRTUAL TABLE stack_frame USING wc_columnar(
+    row           INTEGER HIDDEN,    -- append order (the columnar key; not in SELECT *)
+    stack_id      INTEGER,           -- stack.id
+    depth         INTEGER,           -- 0 = innermost
+    ip            INTEGER,           -- instruction pointer
+    is_kernel     INTEGER,           -- 1 kernel frame, 0 user frame
     symbol        TEXT,              -- function name, NULL if unresolved
     symbol_offset INTEGER,           -- ip - symbol start
     dso           TEXT,              -- '[kernel.kallsyms]', binary path, NULL if unknown
-    dso_offset    INTEGER,           -- ip relative to the DSO's load address (file offset based)
-    PRIMARY KEY (stack_id, depth)
-) WITHOUT ROWID;
+    dso_offset    INTEGER            -- ip relative to the DSO's load address (file offset based)
+);

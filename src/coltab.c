@@ -237,6 +237,7 @@ int wc_coltab_write_patch(sqlite3 *db, const char *schema, const char *table,
 	unsigned char buf[1 + 127 * 12], *p = buf;
 	int rc;
 
+	wc_coltab_touch();	/* chunk directories read before are outdated */
 	if (n <= 0 || n > WC_COLTAB_MAX_COLS)
 		return SQLITE_MISUSE;
 	if (!*get) {
@@ -655,9 +656,15 @@ struct ctab {
 	/* bumped by every INSERT and UPDATE through the module: cursors
 	 * drop what they cached of an older state of the table */
 	uint64_t gen;
+	struct cdirs *dirs;	/* the latest chunk directory, or NULL */
+	/* the decoded chunks of the last cursor closed, for the next one:
+	 * a statement run once per value (a correlated subquery, a look-up
+	 * per outer row) opens a cursor each time, and consecutive values
+	 * are usually in the same chunk */
+	struct cslot *park;	/* SLOTS entries, or NULL */
 };
 
-/* One chunk of a cursor's chunk directory: its t__chunk row. */
+/* One chunk of a chunk directory: its t__chunk row. */
 struct cdir {
 	int64_t first, last, n;
 	uint64_t has;		/* zone map: bit c = column c has min and max */
@@ -665,6 +672,69 @@ struct cdir {
 				 * was readable; else the chunk is never excluded */
 	uint8_t patched;	/* t__patch has rows in [first, last] */
 };
+
+/*
+ * A table's chunk directory (every chunk's bounds, zone map and "has
+ * patches" flag), read once and shared by the table's cursors until the
+ * table changes: loading it reads a page of t__chunk per chunk, too much
+ * for every look-up of a nested-loop join or of a statement run once per
+ * value.  Reference-counted: a cursor keeps the one it walks even when
+ * a write makes the table load a newer one.  Valid while the table's
+ * generation (writes through this module instance), the process-wide
+ * write epoch (coltab_touch(): the bulk writer, patches, clear) and the
+ * database's data version (commits by other connections) are the ones
+ * it was read at.
+ */
+struct cdirs {
+	int refs;
+	uint64_t gen, epoch;
+	unsigned data_version;
+	struct cdir *dir;
+	int64_t *zmin, *zmax;	/* [ndir][ncols] */
+	size_t ndir, cap;
+	/* bit c: every chunk has a zone map of column c, and its minima and
+	 * maxima never decrease from chunk to chunk (a column that grows
+	 * with the rows, like stack_frame.stack_id or chain.block_id): a
+	 * look-up by value then binary-searches its chunk */
+	uint64_t sorted;
+};
+
+/* Process-wide count of writes to columnar tables outside a module
+ * instance's own INSERT/UPDATE (see struct cdirs). */
+static _Atomic unsigned long long coltab_epoch;
+
+void wc_coltab_touch(void)
+{
+	coltab_epoch++;
+}
+
+static void cdirs_unref(struct cdirs *d)
+{
+	if (!d || --d->refs > 0)
+		return;
+	sqlite3_free(d->dir);
+	sqlite3_free(d->zmin);
+	sqlite3_free(d->zmax);
+	sqlite3_free(d);
+}
+
+/* The database's data version (SQLITE_FCNTL_DATA_VERSION), 0 if unknown. */
+static unsigned data_version(const struct ctab *t)
+{
+	unsigned v = 0;
+
+	if (sqlite3_file_control(t->db, t->schema, SQLITE_FCNTL_DATA_VERSION,
+				 &v) != SQLITE_OK)
+		return 0;
+	return v;
+}
+
+/* Is D the table's directory as it is now? */
+static int cdirs_current(const struct ctab *t, const struct cdirs *d)
+{
+	return d && d->gen == t->gen && d->epoch == coltab_epoch &&
+	       d->data_version == data_version(t);
+}
 
 /* Chunks a cursor keeps decoded, least recently used replaced: a join
  * looking values up outer row after outer row finds them in the same
@@ -676,15 +746,17 @@ struct cslot {
 	struct chunk ch;
 	int have;		/* ch holds the chunk that starts at key first */
 	int64_t first;
-	uint64_t gen;		/* ... as of this table generation */
+	uint64_t gen;		/* ... as of this table generation, */
+	uint64_t epoch;		/* write epoch and data version (struct cdirs) */
+	unsigned dv;
 	uint64_t used;		/* when it last became current (LRU) */
 };
 
 /*
  * A cursor: the current chunk and where the scan is.  Scans with
  * constraints on non-key columns walk an in-memory chunk directory
- * (every chunk's bounds, zone map and "has patches" flag, read on the
- * first such filter) and fetch only the chunks it cannot rule out: a
+ * (struct cdirs, shared by the table's cursors) and fetch only the
+ * chunks it cannot rule out: a
  * nested-loop join filters this cursor once per outer row, and must not
  * run SQL over every chunk each time.  Within a chunk, rows failing
  * those constraints are skipped here (SQLite still checks the rows it
@@ -710,11 +782,8 @@ struct ccur {
 	uint64_t tick;		/* LRU clock of the slots */
 	/* the chunk directory (filters with non-key constraints) */
 	int use_dir;		/* this filter walks it */
-	int have_dir;
-	uint64_t dir_gen;
-	struct cdir *dir;
-	int64_t *zmin, *zmax;	/* [ndir][ncols] */
-	size_t ndir, cap_dir, dir_pos;
+	struct cdirs *ds;	/* a reference, or NULL */
+	size_t dir_pos, dir_end;	/* the chunks [dir_pos, dir_end) to walk */
 };
 
 static int corrupt(struct ctab *t, const char *what)
@@ -870,6 +939,11 @@ static int ctab_disconnect(sqlite3_vtab *vt)
 {
 	struct ctab *t = (struct ctab *)vt;
 
+	cdirs_unref(t->dirs);
+	if (t->park)
+		for (int i = 0; i < SLOTS; i++)
+			chunk_free(&t->park[i].ch);
+	sqlite3_free(t->park);
 	sqlite3_free(t->schema);
 	sqlite3_free(t->name);
 	sqlite3_free(t);
@@ -981,6 +1055,23 @@ static int ctab_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 		c->slot[i].ch.ncols = t->ncols;
 		c->slot[i].ch.is_text = t->is_text;
 	}
+	if (t->park) {
+		unsigned dv = data_version(t);
+
+		for (int i = 0; i < SLOTS; i++) {
+			struct cslot *p = &t->park[i];
+
+			if (p->have && p->gen == t->gen && p->epoch == coltab_epoch &&
+			    p->dv == dv) {
+				chunk_free(&c->slot[i].ch);
+				c->slot[i] = *p;
+				c->slot[i].used = 0;
+			} else {
+				chunk_free(&p->ch);
+			}
+			memset(p, 0, sizeof(*p));
+		}
+	}
 	c->eof = 1;
 	*out = &c->base;
 	return SQLITE_OK;
@@ -989,15 +1080,22 @@ static int ctab_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 static int ctab_close(sqlite3_vtab_cursor *cur)
 {
 	struct ccur *c = (struct ccur *)cur;
+	struct ctab *t = (struct ctab *)cur->pVtab;
 
 	sqlite3_finalize(c->chunks);
 	sqlite3_finalize(c->fetch);
 	sqlite3_finalize(c->patches);
-	for (int i = 0; i < SLOTS; i++)
-		chunk_free(&c->slot[i].ch);
-	sqlite3_free(c->dir);
-	sqlite3_free(c->zmin);
-	sqlite3_free(c->zmax);
+	if (!t->park && (t->park = sqlite3_malloc(SLOTS * sizeof(*t->park))))
+		memset(t->park, 0, SLOTS * sizeof(*t->park));
+	for (int i = 0; i < SLOTS; i++) {
+		if (t->park) {
+			chunk_free(&t->park[i].ch);
+			t->park[i] = c->slot[i];
+		} else {
+			chunk_free(&c->slot[i].ch);
+		}
+	}
+	cdirs_unref(c->ds);
 	sqlite3_free(c);
 	return SQLITE_OK;
 }
@@ -1018,12 +1116,12 @@ static int prepare_once(struct ctab *t, sqlite3_stmt **st, char *sql)
  * rows (a patch may move a value outside the written zone map); a blob
  * that does not parse leaves the chunk never excluded (reading it will
  * report the corruption). */
-static void dir_patch(const struct ctab *t, struct ccur *c, size_t i,
+static void dir_patch(const struct ctab *t, struct cdirs *d, size_t i,
 		      const unsigned char *p, int np)
 {
-	struct cdir *e = &c->dir[i];
-	int64_t *mn = c->zmin + i * (size_t)t->ncols;
-	int64_t *mx = c->zmax + i * (size_t)t->ncols;
+	struct cdir *e = &d->dir[i];
+	int64_t *mn = d->zmin + i * (size_t)t->ncols;
+	int64_t *mx = d->zmax + i * (size_t)t->ncols;
 	const unsigned char *end = p ? p + np : NULL;
 	uint64_t cnt;
 
@@ -1057,21 +1155,19 @@ static void dir_patch(const struct ctab *t, struct ccur *c, size_t i,
 }
 
 /*
- * Reads the chunk directory: every t__chunk row's bounds and parsed
- * zone map (not the data), then the patches, marking the chunks that
+ * Reads the chunk directory into D: every t__chunk row's bounds and
+ * parsed zone map (not the data), then the patches, marking the chunks that
  * hold patched rows and widening their zone maps by the patched values.
  * Memory: ~40 bytes per chunk plus 16 per column and chunk (a 50M-row
  * table: 12k chunks, ~2 MiB).
  */
-static int dir_load(struct ctab *t, struct ccur *c)
+static int dir_read(struct ctab *t, struct cdirs *d)
 {
 	sqlite3_stmt *st = NULL;
 	char *sql;
 	size_t i = 0;
 	int rc;
 
-	c->have_dir = 0;
-	c->ndir = 0;
 	sql = sqlite3_mprintf("SELECT first, last, n, zone FROM \"%w\".\"%w__chunk\""
 			      " ORDER BY first", t->schema, t->name);
 	if ((rc = prepare_once(t, &st, sql)) != SQLITE_OK)
@@ -1080,33 +1176,33 @@ static int dir_load(struct ctab *t, struct ccur *c)
 		struct cdir *e;
 		size_t at;
 
-		if (c->ndir == c->cap_dir) {
-			size_t nc = c->cap_dir ? c->cap_dir * 2 : 64;
+		if (d->ndir == d->cap) {
+			size_t nc = d->cap ? d->cap * 2 : 64;
 			size_t per = (size_t)t->ncols * sizeof(int64_t);
-			struct cdir *nd = sqlite3_realloc64(c->dir, nc * sizeof(*nd));
-			int64_t *mn = nd ? sqlite3_realloc64(c->zmin, nc * per) : NULL;
-			int64_t *mx = mn ? sqlite3_realloc64(c->zmax, nc * per) : NULL;
+			struct cdir *nd = sqlite3_realloc64(d->dir, nc * sizeof(*nd));
+			int64_t *mn = nd ? sqlite3_realloc64(d->zmin, nc * per) : NULL;
+			int64_t *mx = mn ? sqlite3_realloc64(d->zmax, nc * per) : NULL;
 
 			if (nd)
-				c->dir = nd;
+				d->dir = nd;
 			if (mn)
-				c->zmin = mn;
+				d->zmin = mn;
 			if (!mx) {
 				rc = SQLITE_NOMEM;
 				break;
 			}
-			c->zmax = mx;
-			c->cap_dir = nc;
+			d->zmax = mx;
+			d->cap = nc;
 		}
-		at = c->ndir * (size_t)t->ncols;
-		e = &c->dir[c->ndir++];
+		at = d->ndir * (size_t)t->ncols;
+		e = &d->dir[d->ndir++];
 		e->first = sqlite3_column_int64(st, 0);
 		e->last = sqlite3_column_int64(st, 1);
 		e->n = sqlite3_column_int64(st, 2);
 		e->patched = 0;
 		e->zoned = zone_parse(t->ncols, sqlite3_column_blob(st, 3),
-				      sqlite3_column_bytes(st, 3), c->zmin + at,
-				      c->zmax + at, &e->has) == 0;
+				      sqlite3_column_bytes(st, 3), d->zmin + at,
+				      d->zmax + at, &e->has) == 0;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1120,17 +1216,65 @@ static int dir_load(struct ctab *t, struct ccur *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t key = sqlite3_column_int64(st, 0);
 
-		while (i < c->ndir && c->dir[i].last < key)
+		while (i < d->ndir && d->dir[i].last < key)
 			i++;
-		if (i < c->ndir && c->dir[i].first <= key)
-			dir_patch(t, c, i, sqlite3_column_blob(st, 1),
+		if (i < d->ndir && d->dir[i].first <= key)
+			dir_patch(t, d, i, sqlite3_column_blob(st, 1),
 				  sqlite3_column_bytes(st, 1));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return rc;
-	c->have_dir = 1;
-	c->dir_gen = t->gen;
+	d->sorted = 0;
+	for (int col = 1; col < t->ncols && col < 64; col++) {
+		int ok = !t->is_text[col];
+
+		for (i = 0; ok && i < d->ndir; i++) {
+			const int64_t *mn = d->zmin + i * (size_t)t->ncols;
+			const int64_t *mx = d->zmax + i * (size_t)t->ncols;
+
+			ok = d->dir[i].zoned && (d->dir[i].has >> col & 1) &&
+			     (i == 0 || (mn[col] >= mn[col - t->ncols] &&
+					 mx[col] >= mx[col - t->ncols]));
+		}
+		if (ok)
+			d->sorted |= (uint64_t)1 << col;
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * Points the cursor at the table's current chunk directory (struct
+ * cdirs), reading it when the table has none or an outdated one.
+ */
+static int dir_load(struct ctab *t, struct ccur *c)
+{
+	struct cdirs *d;
+	int rc;
+
+	if (!cdirs_current(t, t->dirs)) {
+		d = sqlite3_malloc(sizeof(*d));
+		if (!d)
+			return SQLITE_NOMEM;
+		memset(d, 0, sizeof(*d));
+		d->refs = 1;
+		/* what it is read at, before reading (a change meanwhile
+		 * makes it outdated, never wrongly current) */
+		d->gen = t->gen;
+		d->epoch = coltab_epoch;
+		d->data_version = data_version(t);
+		if ((rc = dir_read(t, d)) != SQLITE_OK) {
+			cdirs_unref(d);
+			return rc;
+		}
+		cdirs_unref(t->dirs);
+		t->dirs = d;
+	}
+	if (c->ds != t->dirs) {
+		cdirs_unref(c->ds);
+		c->ds = t->dirs;
+		c->ds->refs++;
+	}
 	return SQLITE_OK;
 }
 
@@ -1138,9 +1282,9 @@ static int dir_load(struct ctab *t, struct ccur *c)
  * match of the cursor's constraints? */
 static int dir_excludes(const struct ctab *t, const struct ccur *c, size_t i)
 {
-	const struct cdir *e = &c->dir[i];
-	const int64_t *mn = c->zmin + i * (size_t)t->ncols;
-	const int64_t *mx = c->zmax + i * (size_t)t->ncols;
+	const struct cdir *e = &c->ds->dir[i];
+	const int64_t *mn = c->ds->zmin + i * (size_t)t->ncols;
+	const int64_t *mx = c->ds->zmax + i * (size_t)t->ncols;
 
 	if (!e->zoned)
 		return 0;
@@ -1208,6 +1352,8 @@ static int load_chunk(struct ctab *t, struct ccur *c, int64_t first,
 	sl->have = 1;
 	sl->first = first;
 	sl->gen = t->gen;
+	sl->epoch = coltab_epoch;
+	sl->dv = data_version(t);
 	return SQLITE_OK;
 }
 
@@ -1297,9 +1443,9 @@ static int position(struct ctab *t, struct ccur *c, int *res)
  * eof. */
 static int next_chunk_dir(struct ctab *t, struct ccur *c)
 {
-	while (c->dir_pos < c->ndir) {
+	while (c->dir_pos < c->dir_end) {
 		size_t i = c->dir_pos++;
-		const struct cdir *e = &c->dir[i];
+		const struct cdir *e = &c->ds->dir[i];
 		int rc, pos, slot;
 
 		if (e->first > c->hi)
@@ -1342,6 +1488,49 @@ static int next_chunk_dir(struct ctab *t, struct ccur *c)
 	}
 	c->eof = 1;
 	return SQLITE_OK;
+}
+
+/*
+ * Narrows the cursor's walk [dir_pos, dir_end) by constraint K, on a
+ * column whose zone maps grow from chunk to chunk (cdirs.sorted): the
+ * chunks before the first whose maximum can reach the value, and from
+ * the first whose minimum is past it, cannot match.
+ */
+static void dir_bound(const struct ctab *t, struct ccur *c, int k)
+{
+	const struct cdirs *d = c->ds;
+	size_t lo = c->dir_pos, hi = c->dir_end, a, b;
+	int col = c->con_col[k], op = c->con_op[k];
+	int64_t v = c->con_val[k];
+
+	if (op == OP_EQ || op == OP_GE || op == OP_GT) {
+		a = lo;
+		b = hi;
+		while (a < b) {	/* first chunk with max >= v (> v for GT) */
+			size_t mid = a + (b - a) / 2;
+			int64_t mx = d->zmax[mid * (size_t)t->ncols + (size_t)col];
+
+			if (op == OP_GT ? mx <= v : mx < v)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		c->dir_pos = a;
+	}
+	if (op == OP_EQ || op == OP_LE || op == OP_LT) {
+		a = c->dir_pos;
+		b = hi;
+		while (a < b) {	/* first chunk with min > v (>= v for LT) */
+			size_t mid = a + (b - a) / 2;
+			int64_t mn = d->zmin[mid * (size_t)t->ncols + (size_t)col];
+
+			if (op == OP_LT ? mn < v : mn <= v)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		c->dir_end = a;
+	}
 }
 
 /* Loads the next chunk of a key-order scan of t__chunk that may hold a
@@ -1455,20 +1644,23 @@ static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
 	if (c->ncons) {
 		size_t a = 0, b;
 
-		if ((!c->have_dir || c->dir_gen != t->gen) &&
-		    (rc = dir_load(t, c)) != SQLITE_OK)
+		if ((rc = dir_load(t, c)) != SQLITE_OK)
 			return rc;
 		/* the first chunk that may hold a key >= lo */
-		b = c->ndir;
+		b = c->ds->ndir;
 		while (a < b) {
 			size_t mid = a + (b - a) / 2;
 
-			if (c->dir[mid].last < c->lo)
+			if (c->ds->dir[mid].last < c->lo)
 				a = mid + 1;
 			else
 				b = mid;
 		}
 		c->dir_pos = a;
+		c->dir_end = c->ds->ndir;
+		for (int k = 0; k < c->ncons; k++)
+			if (c->ds->sorted >> c->con_col[k] & 1)
+				dir_bound(t, c, k);
 		c->use_dir = 1;
 		return next_chunk(t, c);
 	}
@@ -2038,6 +2230,7 @@ int wc_coltab_clear(sqlite3 *db, const char *path, const char *table,
 	char *sql;
 	int rc, kind = wc_coltab_table_kind(db, table);
 
+	wc_coltab_touch();
 	if (kind == -2)
 		return wc_err(err, WC_EDB, path, "cannot clear %s: %s", table,
 			      sqlite3_errmsg(db));

@@ -245,6 +245,7 @@ static int insert_chunk(struct wc_coltab_writer *w, const struct cbuf *b,
 	sqlite3_bind_int64(w->ins_chunk, 3, b->n);
 	sqlite3_bind_blob(w->ins_chunk, 4, zone, nzone, SQLITE_STATIC);
 	sqlite3_bind_blob(w->ins_chunk, 5, data, ndata, SQLITE_STATIC);
+	wc_coltab_touch();	/* the module's chunk directories are outdated */
 	rc = sqlite3_step(w->ins_chunk);
 	sqlite3_reset(w->ins_chunk);
 	sqlite3_clear_bindings(w->ins_chunk);

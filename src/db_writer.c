@@ -293,7 +293,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BUFFER] = "INSERT OR REPLACE INTO buffer(id, name, clock, ncpus, nevents, imported) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_TNAME] = "INSERT INTO thread_name(utid, tid, ts, comm, source) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_STACK] = "INSERT INTO stack(id, nframes, hash) VALUES (?1, ?2, ?3)",
-	[ST_FRAME] = "INSERT INTO stack_frame(stack_id, depth, ip, is_kernel, symbol, symbol_offset, dso, dso_offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_FRAME] = NULL,	/* columnar: see coltab_table */
 	[ST_THREAD] = "INSERT INTO thread(utid, tid, pid, pid_source, comm, start_ns, end_ns, start_seq, forked_ns, exited_ns, parent_tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_EVCOUNT] = "INSERT OR REPLACE INTO event_count(name, count, stored) VALUES (?1, ?2, ?3)",
 };
@@ -302,7 +302,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 static const char *const coltab_table[ST_COUNT] = {
 	[ST_SWITCH] = "sched_switch", [ST_WAKING] = "sched_waking",
 	[ST_WAKEUP] = "sched_wakeup", [ST_FUTEX] = "futex",
-	[ST_KVM] = "kvm_event",
+	[ST_KVM] = "kvm_event", [ST_FRAME] = "stack_frame",
 };
 
 /* futex columns (0-based, declaration order) that the exit sets. */
@@ -888,9 +888,9 @@ static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
 	sqlite3_bind_int64(st, 2, s->nframes);
 	sqlite3_bind_int64(st, 3, (int64_t)hash);
 	rc = step_reset(w, st, err);
-	st = w->st[ST_FRAME];
 	for (uint32_t i = 0; !rc && i < s->nframes; i++) {
 		const struct wc_frame *f = &s->frames[i];
+		struct rowdst d;
 		int fresh;
 		struct sym_slot *sym = sym_lookup(w, pid, f->ip, f->kernel,
 						  &fresh);
@@ -915,17 +915,21 @@ static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
 				}
 			}
 		}
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, i);
-		sqlite3_bind_int64(st, 3, (int64_t)f->ip);
-		sqlite3_bind_int(st, 4, !!f->kernel);
-		bind_text(st, 5, sym->symbol);
-		bind_i64_or_null(st, 6, sym->symbol != NULL,
-				 (int64_t)sym->symbol_offset);
-		bind_text(st, 7, sym->dso);
-		bind_i64_or_null(st, 8, sym->dso != NULL,
-				 (int64_t)sym->dso_offset);
-		rc = step_reset(w, st, err);
+		/* column 0 is the hidden row key, left to the writer */
+		d = dst_begin(w, ST_FRAME);
+		dst_int(&d, 1, id);
+		dst_int(&d, 2, i);
+		dst_int(&d, 3, (int64_t)f->ip);
+		dst_int(&d, 4, !!f->kernel);
+		rc = dst_text(&d, 5, sym->symbol, err);
+		dst_int_or_null(&d, 6, sym->symbol != NULL,
+				(int64_t)sym->symbol_offset);
+		if (!rc)
+			rc = dst_text(&d, 7, sym->dso, err);
+		dst_int_or_null(&d, 8, sym->dso != NULL,
+				(int64_t)sym->dso_offset);
+		if (!rc)
+			rc = dst_done(w, &d, err);
 	}
 	return rc;
 }

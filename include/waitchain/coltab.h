@@ -247,6 +247,14 @@ int wc_coltab_encode(const struct wc_coltab_chunk *ch, unsigned char **data,
 		     int *ndata, unsigned char **zone, int *nzone);
 
 /*
+ * Tells the module that a columnar table of this process changed other
+ * than through its own INSERT/UPDATE (the bulk writer's chunks, patches,
+ * wc_coltab_clear()): the chunk directories its tables keep for
+ * look-ups are read again.  Called by those writers.
+ */
+void wc_coltab_touch(void);
+
+/*
  * Writes (or extends) the patch of row KEY of TABLE in SCHEMA: columns
  * COLS[i] get VALS[i], or NULL where PRESENT[i] is 0.  *GET and *PUT are
  * statement caches (NULL the first time; the caller finalizes them).

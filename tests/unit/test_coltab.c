@@ -2323,3 +2323,159 @@ Test(coltab, writer_async_switch_and_free_in_flight)
 	exec(db, "COMMIT");
 	sqlite3_close(db);
 }
+
+/*
+ * g / pg: a stack_frame-like table whose column id never decreases with
+ * the key (ids of 1 to 40 rows, runs crossing chunk boundaries, gaps of
+ * missing ids), and v, an unsorted column.  APPEND more rows with ids
+ * from FROM_ID on through a new bulk writer, mirrored in pg, in a
+ * transaction of their own with OWN_TX.
+ */
+static void sorted_rows(sqlite3 *db, int64_t nrows, int64_t from_id, int own_tx)
+{
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL;
+	sqlite3_stmt *ins = NULL;
+	int64_t id = from_id, left = 0;
+
+	if (own_tx)
+		exec(db, "BEGIN");
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "g", &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO pg(id, v) VALUES (?,?)", -1, &ins,
+					NULL), SQLITE_OK);
+	for (int64_t k = 0; k < nrows; k++) {
+		int64_t v = (int64_t)(rnd() % 1000);
+
+		if (left == 0) {
+			id += 1 + (rnd() % 4 == 0 ? (int64_t)(rnd() % 3) * 2 : 0);
+			left = 1 + (int64_t)(rnd() % (rnd() % 50 == 0 ? 6000 : 40));
+		}
+		left--;
+		wc_coltab_row(w);
+		wc_coltab_set_int(w, 1, id);
+		wc_coltab_set_int(w, 2, v);
+		cr_assert_eq(wc_coltab_append(w, &err), 0, "%s", err.msg);
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_int64(ins, 2, v);
+		cr_assert_eq(sqlite3_step(ins), SQLITE_DONE);
+	}
+	sqlite3_finalize(ins);
+	cr_assert_eq(wc_coltab_writer_flush(w, &err), 0, "%s", err.msg);
+	wc_coltab_writer_free(w);
+	if (own_tx)
+		exec(db, "COMMIT");
+}
+
+/*
+ * Look-ups on a column that grows with the rows binary-search the chunk
+ * directory instead of walking it: every comparison, at chunk
+ * boundaries, inside long runs of one id, in gaps and past both ends,
+ * gives the plain table's rows.
+ */
+Test(coltab, sorted_column_lookups_match_oracle)
+{
+	sqlite3 *db = open_db();
+	int64_t maxid;
+
+	exec(db, "CREATE VIRTUAL TABLE g USING wc_columnar(row INTEGER HIDDEN, id INTEGER,"
+		 " v INTEGER)");
+	exec(db, "CREATE TABLE pg(row INTEGER PRIMARY KEY, id INTEGER, v INTEGER)");
+	rng_state = 0xfeed;
+	sorted_rows(db, 50000, 0, 1);
+	cr_assert_gt(int_of(db, "SELECT count(*) FROM g__chunk"), 10);
+	maxid = int_of(db, "SELECT max(id) FROM pg");
+	/* the ids at both ends of every chunk, and their neighbours */
+	for (int64_t first = 1; first < 50000; first += 4096) {
+		int64_t at[2] = { int_of(db, sqlite3_mprintf("SELECT id FROM pg WHERE row = %lld",
+							      (long long)first)),
+				  int_of(db, sqlite3_mprintf("SELECT id FROM pg WHERE row = %lld",
+							      (long long)(first + 4095 < 50000 ?
+									  first + 4095 : 50000))) };
+
+		for (int e = 0; e < 2; e++)
+			for (int64_t d = -1; d <= 1; d++) {
+				long long x = (long long)(at[e] + d);
+
+				samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld"
+				       " ORDER BY 1", x);
+				samef2(db, "g", "pg", "SELECT count(*), sum(v) FROM @ WHERE id > %lld", x);
+				samef2(db, "g", "pg", "SELECT count(*), sum(v) FROM @ WHERE id >= %lld", x);
+				samef2(db, "g", "pg", "SELECT count(*), sum(v) FROM @ WHERE id < %lld", x);
+				samef2(db, "g", "pg", "SELECT count(*), sum(v) FROM @ WHERE id <= %lld", x);
+				samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id BETWEEN %lld AND %lld"
+				       " AND v < 500 ORDER BY 1", x - 3, x + 3);
+			}
+	}
+	cr_assert_eq(samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id = %lld",
+			    (long long)maxid + 1), 0);
+	cr_assert_eq(samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id = %d", -5), 0);
+	cr_assert_eq(samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id < %d", 1), 0);
+	/* the unsorted column is walked */
+	samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE v = %d ORDER BY 1", 17);
+	/* a look-up per outer value, in and out of id order */
+	same2(db, "SELECT x.id, g.rowid FROM (SELECT DISTINCT id FROM pg WHERE id % 5 = 0"
+	      " ORDER BY id DESC) AS x CROSS JOIN @ AS g ON g.id = x.id ORDER BY 1, 2", "g", "pg");
+	sqlite3_close(db);
+}
+
+/*
+ * The chunk directory and the decoded chunks a table keeps between
+ * statements follow every kind of write: rows appended by the bulk
+ * writer (which makes the column unsorted here), a patch, an SQL
+ * UPDATE, and a commit by another connection.
+ */
+Test(coltab, cached_directory_and_chunks_follow_writes)
+{
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL;
+	char *path = wc_test_tmpfile("cache.db");
+	sqlite3 *db = NULL, *other = NULL;
+	int cols[1] = { 1 };
+	int64_t vals[1] = { 999999 };
+	uint8_t pres[1] = { 1 };
+
+	remove(path);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, "CREATE VIRTUAL TABLE g USING wc_columnar(row INTEGER HIDDEN, id INTEGER,"
+		 " v INTEGER)");
+	exec(db, "CREATE TABLE pg(row INTEGER PRIMARY KEY, id INTEGER, v INTEGER)");
+	rng_state = 0xcafe;
+	sorted_rows(db, 20000, 0, 1);
+	/* within one transaction (the database's data version does not
+	 * move): cached directory (sorted id) and chunks of a look-up, then
+	 * the bulk writer appends ids that restart low */
+	exec(db, "BEGIN");
+	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %d ORDER BY 1", 300);
+	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %d ORDER BY 1", 301);
+	sorted_rows(db, 9000, 250, 0);
+	cr_assert_gt(samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %d ORDER BY 1",
+			    300), 1);
+	/* a patch through the writer, of a row in a chunk looked up before */
+	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
+	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 10"));
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "g", &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_patch(w, 10, 1, cols, vals, pres, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_writer_flush(w, &err), 0, "%s", err.msg);
+	wc_coltab_writer_free(w);
+	exec(db, "UPDATE pg SET id = 999999 WHERE row = 10");
+	cr_assert_eq(samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id = %d", 999999), 1);
+	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
+	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 11"));
+	exec(db, "COMMIT");
+	/* an SQL UPDATE */
+	exec(db, "UPDATE g SET v = 4242 WHERE rowid = 12");
+	exec(db, "UPDATE pg SET v = 4242 WHERE row = 12");
+	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
+	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 12"));
+	/* another connection's commit */
+	cr_assert_eq(sqlite3_open(path, &other), SQLITE_OK);
+	exec(other, "INSERT INTO g(id, v) VALUES (77, 1), (77, 2);"
+		    "INSERT INTO pg(row, id, v) VALUES (29001, 77, 1), (29002, 77, 2)");
+	sqlite3_close(other);
+	cr_assert_geq(samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %d ORDER BY 1",
+			     77), 2);
+	sqlite3_close(db);
+	remove(path);
+	free(path);
+}

@@ -112,21 +112,46 @@ static const char *const hostile_sql =
 	"UPDATE thread SET comm = '</script><b>' WHERE tid = 101;"
 	"UPDATE vcpu SET comm = '</script><b>' WHERE tid = 101;"
 	"UPDATE thread SET comm = '<svg/onload=1>' || char(8232) WHERE tid = 100;"
-	"UPDATE thread SET comm = 'a\"b''c&d' WHERE tid = 103;"
-	"UPDATE stack_frame SET symbol = '<!--x' WHERE stack_id = 1 AND depth = 3;";
+	"UPDATE thread SET comm = 'a\"b''c&d' WHERE tid = 103;";
+
+/* stack_frame is columnar (its text cannot be UPDATEd): the hostile
+ * symbol replaces frame 3 of stack 1 in the fixture itself */
+#define FRAME3_SYMBOL "'__lll_lock_wait'"
+#define HOSTILE_SYMBOL "'<!--x'"
+
+/* The fixture SQL, with the hostile frame symbol when HOSTILE (malloc'd). */
+static char *fixture_sql(int hostile)
+{
+	const char *at = strstr(wc_report_fixture_sql, FRAME3_SYMBOL);
+	size_t head, n = strlen(wc_report_fixture_sql) + sizeof(HOSTILE_SYMBOL);
+	char *sql = malloc(n);
+
+	cr_assert_not_null(sql);
+	cr_assert_not_null(at);
+	if (!hostile) {
+		memcpy(sql, wc_report_fixture_sql, strlen(wc_report_fixture_sql) + 1);
+		return sql;
+	}
+	head = (size_t)(at - wc_report_fixture_sql);
+	snprintf(sql, n, "%.*s%s%s", (int)head, wc_report_fixture_sql,
+		 HOSTILE_SYMBOL, at + strlen(FRAME3_SYMBOL));
+	return sql;
+}
 
 /* The fixture database in memory, with hostile names when HOSTILE. */
 static sqlite3 *fixture_db(int hostile)
 {
 	sqlite3 *db = NULL;
-	char *e = NULL;
+	char *e = NULL, *sql;
 
 	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
 	for (const struct wc_embedded *s = wc_schema_sql; s->name; s++)
 		cr_assert_eq(sqlite3_exec(db, s->text, NULL, NULL, &e), SQLITE_OK,
 			     "%s: %s", s->name, e ? e : "");
-	cr_assert_eq(sqlite3_exec(db, wc_report_fixture_sql, NULL, NULL, &e),
+	sql = fixture_sql(hostile);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &e),
 		     SQLITE_OK, "fixture: %s", e ? e : "");
+	free(sql);
 	if (hostile)
 		cr_assert_eq(sqlite3_exec(db, hostile_sql, NULL, NULL, &e),
 			     SQLITE_OK, "hostile: %s", e ? e : "");
