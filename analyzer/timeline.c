@@ -975,7 +975,7 @@ static const char *const evidence_frames[] = {
 	"worker_thread", "kthread",
 };
 
-/* The telling frame among the symbol SYM of one frame, or NULL. */
+/* SYM (the symbol of one frame) as its entry of evidence_frames, or NULL. */
 static const char *evidence_of_frame(const char *sym)
 {
 	if (!sym)
