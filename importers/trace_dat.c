@@ -661,6 +661,21 @@ static int padded_copy(struct tdat_state *st, uint64_t want,
  * chunk libtracecmd refuses, a crash) the original is read as before,
  * and damage is always reported against the original file.
  */
+/* Seconds a sandbox child may take on ST's file (its alarm). */
+static unsigned library_timeout(const struct tdat_state *st)
+{
+	return st->opt.library_timeout ? st->opt.library_timeout
+	       : 120 + (unsigned)(st->file_size >> 23);
+}
+
+/* What ST's file may hold uncompressed, at most: 64 times its size (the
+ * copy's file size limit, and the memory libtracecmd may take reading
+ * compressed data in place). */
+static uint64_t uncompressed_bound(const struct tdat_state *st)
+{
+	return st->file_size < (1ull << 40) ? 64 * st->file_size : 1ull << 46;
+}
+
 struct copy_job {
 	const char *out_path;
 	unsigned version;
@@ -774,13 +789,11 @@ static int uncompressed_copy(struct tdat_state *st, struct wc_error *err)
 	struct wc_error cerr = WC_ERROR_INIT;
 	struct copy_job job = {
 		.version = st->layout.version,
-		.max_bytes = (64ull << 20) + (st->file_size < (1ull << 40) ?
-					      64 * st->file_size : (1ull << 46)),
+		.max_bytes = (64ull << 20) + uncompressed_bound(st),
 	};
 	struct tdat_sandbox_cfg cfg = {
 		.path = st->path,
-		.timeout = st->opt.library_timeout ? st->opt.library_timeout
-			   : 120 + (unsigned)(st->file_size >> 23),
+		.timeout = library_timeout(st),
 		.interrupted = st->opt.interrupted,
 		.one_child = 1,
 		.mem_limit = 1ull << 30,
@@ -854,11 +867,8 @@ original:
 	close(fd);
 	/* checked already: the damage found, if any, stays in st->layout
 	 * for refuse_damaged(); the children need not check again */
-	if (checked) {
-		free(st->layout.regions);
-		st->layout.regions = NULL;
-		st->layout.nregions = 0;
-	}
+	if (checked)
+		tdat_layout_free(&st->layout);
 	return rc;
 }
 
@@ -2171,18 +2181,16 @@ static int open_sandboxed(struct tdat_state *st, int fd, struct wc_error *err)
 {
 	struct tdat_sandbox_cfg cfg = {
 		.path = st->path,
-		.timeout = st->opt.library_timeout ? st->opt.library_timeout
-			   : 120 + (unsigned)(st->file_size >> 23),
+		.timeout = library_timeout(st),
 		.interrupted = st->opt.interrupted,
 		.one_child = st->opt.one_child,
 		/* libtracecmd maps the file's CPU data (twice the file plus
 		 * 1 GiB is plenty), or, reading compressed data in place,
-		 * keeps every chunk it decompressed (the capture uncompressed:
-		 * the bound of uncompressed_copy()) */
+		 * keeps every chunk it decompressed (the capture uncompressed) */
 		.mem_limit = (1ull << 30) +
-			     (st->file_size >= (1ull << 40) ? (1ull << 46) :
+			     (st->file_size >= (1ull << 40) ||
 			      strcmp(st->layout.compression, "none") != 0 ?
-			      64 * st->file_size : 2 * st->file_size),
+			      uncompressed_bound(st) : 2 * st->file_size),
 		.data_error = st->layout.data_error,
 		.data_error_msg = st->layout.data_error_msg,
 		.version = st->layout.version,

@@ -674,21 +674,29 @@ struct cdir {
 };
 
 /*
+ * When something cached from a table (its chunk directory, a decoded
+ * chunk) was read: the table's generation (writes through this module
+ * instance), the process-wide write epoch (wc_coltab_touch(): the bulk
+ * writer, patches, clear) and the database's data version (commits by
+ * other connections).  The cache is kept while all three are unchanged.
+ */
+struct cstamp {
+	uint64_t gen, epoch;
+	unsigned dv;
+};
+
+/*
  * A table's chunk directory (every chunk's bounds, zone map and "has
  * patches" flag), read once and shared by the table's cursors until the
  * table changes: loading it reads a page of t__chunk per chunk, too much
  * for every look-up of a nested-loop join or of a statement run once per
  * value.  Reference-counted: a cursor keeps the one it walks even when
- * a write makes the table load a newer one.  Valid while the table's
- * generation (writes through this module instance), the process-wide
- * write epoch (coltab_touch(): the bulk writer, patches, clear) and the
- * database's data version (commits by other connections) are the ones
- * it was read at.
+ * a write makes the table load a newer one.  Valid while its stamp is
+ * the table's (struct cstamp).
  */
 struct cdirs {
 	int refs;
-	uint64_t gen, epoch;
-	unsigned data_version;
+	struct cstamp at;	/* the table it was read from */
 	struct cdir *dir;
 	int64_t *zmin, *zmax;	/* [ndir][ncols] */
 	size_t ndir, cap;
@@ -700,7 +708,7 @@ struct cdirs {
 };
 
 /* Process-wide count of writes to columnar tables outside a module
- * instance's own INSERT/UPDATE (see struct cdirs). */
+ * instance's own INSERT/UPDATE (see struct cstamp). */
 static _Atomic unsigned long long coltab_epoch;
 
 void wc_coltab_touch(void)
@@ -729,11 +737,18 @@ static unsigned data_version(const struct ctab *t)
 	return v;
 }
 
-/* Is D the table's directory as it is now? */
-static int cdirs_current(const struct ctab *t, const struct cdirs *d)
+/* The table as it is now (see struct cstamp). */
+static struct cstamp stamp_now(const struct ctab *t)
 {
-	return d && d->gen == t->gen && d->epoch == coltab_epoch &&
-	       d->data_version == data_version(t);
+	struct cstamp s = { t->gen, coltab_epoch, data_version(t) };
+
+	return s;
+}
+
+/* Was what is stamped A read from the table as it is when stamped B? */
+static int stamp_same(const struct cstamp *a, const struct cstamp *b)
+{
+	return a->gen == b->gen && a->epoch == b->epoch && a->dv == b->dv;
 }
 
 /* Chunks a cursor keeps decoded, least recently used replaced: a join
@@ -746,9 +761,7 @@ struct cslot {
 	struct chunk ch;
 	int have;		/* ch holds the chunk that starts at key first */
 	int64_t first;
-	uint64_t gen;		/* ... as of this table generation, */
-	uint64_t epoch;		/* write epoch and data version (struct cdirs) */
-	unsigned dv;
+	struct cstamp at;	/* ... as the table was then */
 	uint64_t used;		/* when it last became current (LRU) */
 };
 
@@ -1056,13 +1069,12 @@ static int ctab_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 		c->slot[i].ch.is_text = t->is_text;
 	}
 	if (t->park) {
-		unsigned dv = data_version(t);
+		struct cstamp now = stamp_now(t);
 
 		for (int i = 0; i < SLOTS; i++) {
 			struct cslot *p = &t->park[i];
 
-			if (p->have && p->gen == t->gen && p->epoch == coltab_epoch &&
-			    p->dv == dv) {
+			if (p->have && stamp_same(&p->at, &now)) {
 				chunk_free(&c->slot[i].ch);
 				c->slot[i] = *p;
 				c->slot[i].used = 0;
@@ -1249,20 +1261,19 @@ static int dir_read(struct ctab *t, struct cdirs *d)
  */
 static int dir_load(struct ctab *t, struct ccur *c)
 {
+	struct cstamp now = stamp_now(t);
 	struct cdirs *d;
 	int rc;
 
-	if (!cdirs_current(t, t->dirs)) {
+	if (!t->dirs || !stamp_same(&t->dirs->at, &now)) {
 		d = sqlite3_malloc(sizeof(*d));
 		if (!d)
 			return SQLITE_NOMEM;
 		memset(d, 0, sizeof(*d));
 		d->refs = 1;
-		/* what it is read at, before reading (a change meanwhile
-		 * makes it outdated, never wrongly current) */
-		d->gen = t->gen;
-		d->epoch = coltab_epoch;
-		d->data_version = data_version(t);
+		/* stamped before reading (a change meanwhile makes it
+		 * outdated, never wrongly current) */
+		d->at = now;
 		if ((rc = dir_read(t, d)) != SQLITE_OK) {
 			cdirs_unref(d);
 			return rc;
@@ -1311,7 +1322,7 @@ static int find_slot(const struct ctab *t, const struct ccur *c, int64_t first)
 {
 	for (int i = 0; i < SLOTS; i++)
 		if (c->slot[i].have && c->slot[i].first == first &&
-		    c->slot[i].gen == t->gen)
+		    c->slot[i].at.gen == t->gen)
 			return i;
 	return -1;
 }
@@ -1351,9 +1362,7 @@ static int load_chunk(struct ctab *t, struct ccur *c, int64_t first,
 	}
 	sl->have = 1;
 	sl->first = first;
-	sl->gen = t->gen;
-	sl->epoch = coltab_epoch;
-	sl->dv = data_version(t);
+	sl->at = stamp_now(t);
 	return SQLITE_OK;
 }
 
@@ -1628,7 +1637,7 @@ static int ctab_filter(sqlite3_vtab_cursor *cur, int idx_num,
 		const struct cslot *sl = &c->slot[i];
 		int64_t r;
 
-		if (!sl->have || sl->gen != t->gen || sl->ch.vals[0][0] > c->lo ||
+		if (!sl->have || sl->at.gen != t->gen || sl->ch.vals[0][0] > c->lo ||
 		    sl->ch.vals[0][sl->ch.n - 1] < c->lo)
 			continue;
 		make_current(c, i);

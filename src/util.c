@@ -235,7 +235,7 @@ int wc_tmpfile_named(const char *why, struct wc_buf *path,
 
 	if (!dir || !*dir)
 		dir = "/tmp";
-	path->len = 0;
+	wc_buf_reset(path);
 	if (wc_buf_printf(path, "%s/waitchain-%s-XXXXXX", dir, why))
 		return wc_err(err, WC_ENOMEM, NULL, "out of memory");
 	fd = mkostemp(path->data, O_CLOEXEC);

@@ -287,23 +287,11 @@ Test(sandbox, damaged_data_refused_with_the_same_message)
 		     "data offset 8488");
 }
 
-/* Value of capture key KEY in DB, as an integer, or -1 when absent. */
-static int64_t capture_int(const char *db_path, const char *key)
+/* Value of capture key uncompressed_copy_bytes in DB, or -1 when absent. */
+static int64_t copy_bytes(const char *db)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL),
-		     SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT value FROM capture WHERE "
-					"key = ?", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return wc_test_sql_int(db, "SELECT value FROM capture WHERE key = "
+			       "'uncompressed_copy_bytes'", -1, NULL);
 }
 
 /*
@@ -325,21 +313,21 @@ Test(sandbox, compressed_data_read_from_an_uncompressed_copy)
 
 	cr_assert_eq(stat(zstd, &sb), 0);
 	import_with(zstd, out, "WC_SANDBOX", "2", NULL);
-	bytes = capture_int(out, "uncompressed_copy_bytes");
+	bytes = copy_bytes(out);
 	/* bql-zstd/capture.trace.dat: `trace-cmd convert --compression none
 	 * --file-version 7` of it is 8605926 bytes */
 	cr_expect_eq(bytes, 8605926, "uncompressed copy of %lld bytes",
 		     (long long)bytes);
 	cr_expect_gt(bytes, (int64_t)sb.st_size);
 	import_with(zstd, out, "WC_SANDBOX", "0", NULL);
-	cr_expect_eq(capture_int(out, "uncompressed_copy_bytes"), -1,
+	cr_expect_eq(copy_bytes(out), -1,
 		     "read in place in process");
 	same_both_ways_with("multibuf", "capture2-zlib.trace.dat", "WC_SANDBOX",
 			    "2", "0", NULL);
 	same_both_ways_with("bql-zstd", "capture.trace.dat", "TMPDIR",
 			    "/nonexistent/waitchain-test", "/tmp", NULL);
 	import_with(zstd, out, "TMPDIR", "/nonexistent/waitchain-test", NULL);
-	cr_expect_eq(capture_int(out, "uncompressed_copy_bytes"), -1,
+	cr_expect_eq(copy_bytes(out), -1,
 		     "no copy without a temporary directory");
 	free(zstd);
 	free(out);

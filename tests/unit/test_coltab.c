@@ -2367,6 +2367,15 @@ static void sorted_rows(sqlite3 *db, int64_t nrows, int64_t from_id, int own_tx)
 		exec(db, "COMMIT");
 }
 
+/* pg.id of row ROW. */
+static int64_t id_of_row(sqlite3 *db, int64_t row)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM pg WHERE row = %lld", (long long)row);
+	return int_of(db, sql);
+}
+
 /*
  * Look-ups on a column that grows with the rows binary-search the chunk
  * directory instead of walking it: every comparison, at chunk
@@ -2387,11 +2396,8 @@ Test(coltab, sorted_column_lookups_match_oracle)
 	maxid = int_of(db, "SELECT max(id) FROM pg");
 	/* the ids at both ends of every chunk, and their neighbours */
 	for (int64_t first = 1; first < 50000; first += 4096) {
-		int64_t at[2] = { int_of(db, sqlite3_mprintf("SELECT id FROM pg WHERE row = %lld",
-							      (long long)first)),
-				  int_of(db, sqlite3_mprintf("SELECT id FROM pg WHERE row = %lld",
-							      (long long)(first + 4095 < 50000 ?
-									  first + 4095 : 50000))) };
+		int64_t at[2] = { id_of_row(db, first),
+				  id_of_row(db, first + 4095 < 50000 ? first + 4095 : 50000) };
 
 		for (int e = 0; e < 2; e++)
 			for (int64_t d = -1; d <= 1; d++) {
@@ -2453,7 +2459,7 @@ Test(coltab, cached_directory_and_chunks_follow_writes)
 			    300), 1);
 	/* a patch through the writer, of a row in a chunk looked up before */
 	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
-	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 10"));
+	       (long long)id_of_row(db, 10));
 	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "g", &w, &err), 0, "%s", err.msg);
 	cr_assert_eq(wc_coltab_patch(w, 10, 1, cols, vals, pres, &err), 0, "%s", err.msg);
 	cr_assert_eq(wc_coltab_writer_flush(w, &err), 0, "%s", err.msg);
@@ -2461,13 +2467,13 @@ Test(coltab, cached_directory_and_chunks_follow_writes)
 	exec(db, "UPDATE pg SET id = 999999 WHERE row = 10");
 	cr_assert_eq(samef2(db, "g", "pg", "SELECT rowid FROM @ WHERE id = %d", 999999), 1);
 	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
-	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 11"));
+	       (long long)id_of_row(db, 11));
 	exec(db, "COMMIT");
 	/* an SQL UPDATE */
 	exec(db, "UPDATE g SET v = 4242 WHERE rowid = 12");
 	exec(db, "UPDATE pg SET v = 4242 WHERE row = 12");
 	samef2(db, "g", "pg", "SELECT rowid, v FROM @ WHERE id = %lld ORDER BY 1",
-	       (long long)int_of(db, "SELECT id FROM pg WHERE row = 12"));
+	       (long long)id_of_row(db, 12));
 	/* another connection's commit */
 	cr_assert_eq(sqlite3_open(path, &other), SQLITE_OK);
 	exec(other, "INSERT INTO g(id, v) VALUES (77, 1), (77, 2);"

@@ -123,18 +123,15 @@ static const char *const hostile_sql =
 static char *fixture_sql(int hostile)
 {
 	const char *at = strstr(wc_report_fixture_sql, FRAME3_SYMBOL);
-	size_t head, n = strlen(wc_report_fixture_sql) + sizeof(HOSTILE_SYMBOL);
-	char *sql = malloc(n);
+	size_t n = strlen(wc_report_fixture_sql) + sizeof(HOSTILE_SYMBOL);
+	char *sql = hostile ? malloc(n) : strdup(wc_report_fixture_sql);
 
 	cr_assert_not_null(sql);
 	cr_assert_not_null(at);
-	if (!hostile) {
-		memcpy(sql, wc_report_fixture_sql, strlen(wc_report_fixture_sql) + 1);
-		return sql;
-	}
-	head = (size_t)(at - wc_report_fixture_sql);
-	snprintf(sql, n, "%.*s%s%s", (int)head, wc_report_fixture_sql,
-		 HOSTILE_SYMBOL, at + strlen(FRAME3_SYMBOL));
+	if (hostile)
+		snprintf(sql, n, "%.*s%s%s", (int)(at - wc_report_fixture_sql),
+			 wc_report_fixture_sql, HOSTILE_SYMBOL,
+			 at + strlen(FRAME3_SYMBOL));
 	return sql;
 }
 
