@@ -547,6 +547,7 @@ static int deliver_sample(struct perf_reader *r, const unsigned char *rec,
 	}
 	ev.buffer = 0;
 	ev.stack = NULL;
+	ev.stack_id = 0;
 	if (s.callchain && s.nr) {
 		uint32_t n = 0;
 		int kernel = -1;

@@ -409,6 +409,7 @@ int wc_tep_events_decode(struct wc_tep_events *te, const void *data,
 	ev->name = info->name;
 	ev->pid = -1;
 	ev->stack = NULL;
+	ev->stack_id = 0;
 	{
 		uint64_t v = load_u(te, d, size, te->pid_off, te->pid_size);
 		ev->tid = te->pid_size == 2 ? (int16_t)v : (int32_t)v;

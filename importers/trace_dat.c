@@ -1984,6 +1984,7 @@ static void ship_event(struct tdat_state *st, const struct tdat_stream *s,
 		*slot[i] = NULL;
 	}
 	e.stack = NULL;
+	e.stack_id = 0;
 	m = tdat_sandbox_msg(st->out, len);
 	memset(m, 0, sizeof(*m));
 	m->kind = SHIP_EVENT;
@@ -2284,6 +2285,7 @@ static int rx_event(struct tdat_state *st, struct ship_rx *rx,
 	rx->stack.frames = (const struct wc_frame *)(const void *)(m + sizeof(h));
 	rx->stack.nframes = h.nframes;
 	rx->ev.stack = h.nframes ? &rx->stack : NULL;
+	rx->ev.stack_id = 0;	/* the child's value means nothing here */
 	for (int i = 0; i < SHIP_STRINGS; i++) {
 		size_t l = h.slen[i];
 

@@ -8,19 +8,28 @@
  * lives on that one thread, so the rows are exactly those of a direct
  * import: seq is assigned by the writer in delivery order.
  *
- * Data shapes: a batch is BATCH_ITEMS fixed-size items plus one string
- * arena holding every string they point to (stored as offsets while the
- * arena may still grow, turned back into pointers on the writer thread).
- * At most QUEUE_DEPTH full batches wait for the writer; the importer blocks
- * when the writer falls behind, so memory is bounded (~1 MiB per batch)
- * whatever the capture size.
+ * Data shapes: a batch is BATCH_ITEMS fixed-size items plus one arena
+ * holding every string and stack frame they point to (stored as offsets
+ * while the arena may still grow, turned back into pointers on the writer
+ * thread).  A batch is handed over when its items or its arena
+ * (ARENA_FULL) are full.  At most QUEUE_DEPTH full batches wait for the
+ * writer; the importer blocks when the writer falls behind, so memory is
+ * bounded (a few MiB per batch) whatever the capture size.
  *
- * Stacks: the writer resolves symbols of new frames through the importer's
+ * Stacks: symbols of new frames are resolved through the importer's
  * symbolizer, whose state changes as the importer reads on (perf MMAP
- * records).  To keep results identical, the first event with a stack
- * drains the queue and switches to synchronous mode: from then on every
- * callback goes straight to the writer on the importer's thread (the
- * writer thread idles).  Captures with stacks therefore use one core.
+ * records), so a stack must be resolved when its event is delivered, not
+ * when the writer gets to it.  The pipe therefore runs the writer's stack
+ * dedup (wc_db_writer_stackset()) itself, on the importer's thread: an
+ * event goes across with its stack.id (wc_event.stack_id), preceded by
+ * the new stack's resolved frames when it is the first to use it (an
+ * IT_STACK item, replayed into the sink's stack()).  Ids and rows are
+ * those of a direct import.  An event of a known thread whose process is
+ * unknown (pid -1, tid set: trace.dat, where the writer's thread table
+ * knows the pid) cannot be resolved here: the first one drains the queue
+ * and switches to
+ * synchronous mode, every callback from then on going straight to the
+ * writer on the importer's thread (which then runs the dedup itself).
  *
  * Errors: a writer error stops the replay; the importer sees it at its
  * next callback, and wc_db_pipe_finish() reports it in preference to
@@ -33,11 +42,13 @@
 #include <string.h>
 
 #include "db_pipe.h"
+#include "waitchain/stackset.h"
 
 #define BATCH_ITEMS 8192
 #define QUEUE_DEPTH 4
+#define ARENA_FULL (4u << 20)	/* bytes: hand the batch over */
 
-enum { IT_EVENT, IT_META, IT_BUFFER, IT_COMM, IT_LOST };
+enum { IT_EVENT, IT_META, IT_BUFFER, IT_COMM, IT_LOST, IT_STACK };
 
 struct item {
 	int kind;
@@ -58,6 +69,9 @@ struct item {
 			uint64_t ts_from, ts, count;
 			const char *kind;
 		} lost;
+		struct {
+			struct wc_stack_def def;	/* frames: an arena offset */
+		} stack;
 	} u;
 };
 
@@ -81,7 +95,8 @@ struct wc_db_pipe {
 	struct batch *free_list;
 	int busy;		/* the writer thread is replaying a batch */
 	int done;		/* no more batches will come */
-	int sync;		/* synchronous mode (stacks) */
+	int sync;		/* synchronous mode (stacks of unknown processes) */
+	struct wc_stackset *stacks;	/* the writer's, run here; NULL: none */
 	atomic_int failed;	/* the writer's negative code, 0 */
 	struct wc_error err;	/* the writer's error (valid when failed) */
 	struct batch *cur;	/* being filled by the importer */
@@ -89,16 +104,15 @@ struct wc_db_pipe {
 
 /* --- string arena ------------------------------------------------------------ */
 
-/* Stores S in B's arena; returns its offset + 1 disguised as a pointer
- * (NULL stays NULL), or sets *oom. */
-static const char *keep(struct batch *b, const char *s, int *oom)
+/* Copies LEN bytes of DATA into B's arena at a multiple of ALIGN (a power
+ * of two); returns their offset + 1 disguised as a pointer, or NULL and
+ * sets *oom. */
+static const void *keep_bytes(struct batch *b, const void *data, size_t len,
+			      size_t align, int *oom)
 {
-	size_t len, need;
+	size_t at = (b->used + align - 1) & ~(align - 1);
+	size_t need = at + len;
 
-	if (!s)
-		return NULL;
-	len = strlen(s) + 1;
-	need = b->used + len;
 	if (need > b->cap) {
 		size_t cap = b->cap ? b->cap : 65536;
 		char *p;
@@ -113,15 +127,26 @@ static const char *keep(struct batch *b, const char *s, int *oom)
 		b->arena = p;
 		b->cap = cap;
 	}
-	memcpy(b->arena + b->used, s, len);
-	b->used += len;
-	return (const char *)(uintptr_t)(b->used - len + 1);
+	memcpy(b->arena + at, data, len);
+	b->used = need;
+	return (const void *)(uintptr_t)(at + 1);
 }
 
-/* The pointer for an offset made by keep(). */
-static const char *back(const struct batch *b, const char *off)
+/* Stores string S in B's arena (see keep_bytes(); NULL stays NULL). */
+static const char *keep(struct batch *b, const char *s, int *oom)
+{
+	return s ? keep_bytes(b, s, strlen(s) + 1, 1, oom) : NULL;
+}
+
+/* The pointer for an offset made by keep() or keep_bytes(). */
+static const void *back_bytes(const struct batch *b, const void *off)
 {
 	return off ? b->arena + ((uintptr_t)off - 1) : NULL;
+}
+
+static const char *back(const struct batch *b, const char *off)
+{
+	return back_bytes(b, off);
 }
 
 /* --- writer thread ------------------------------------------------------------ */
@@ -192,6 +217,11 @@ static int replay(struct wc_db_pipe *p, struct batch *b, struct wc_error *err)
 						   it->u.comm.tid, it->u.comm.pid,
 						   back(b, it->u.comm.comm),
 						   it->u.comm.src, err);
+			break;
+		case IT_STACK:
+			it->u.stack.def.frames = back_bytes(b, it->u.stack.def.frames);
+			if (p->inner.stack)
+				rc = p->inner.stack(p->inner.ctx, &it->u.stack.def, err);
 			break;
 		case IT_LOST:
 			if (p->inner.lost)
@@ -309,7 +339,8 @@ static struct item *next_item(struct wc_db_pipe *p, int *rc,
 	if (atomic_load_explicit(&p->failed, memory_order_acquire) &&
 	    (*rc = writer_error(p, err)))
 		return NULL;
-	if ((!p->cur || p->cur->n == BATCH_ITEMS) && (*rc = push(p, err)))
+	if ((!p->cur || p->cur->n == BATCH_ITEMS || p->cur->used >= ARENA_FULL) &&
+	    (*rc = push(p, err)))
 		return NULL;
 	return &p->cur->items[p->cur->n];
 }
@@ -330,15 +361,61 @@ static int go_sync(struct wc_db_pipe *p, struct wc_error *err)
 	return writer_error(p, err);
 }
 
+/* Queues DEF (a stack the writer has not stored yet) before the event
+ * that uses it. */
+static int queue_stack(struct wc_db_pipe *p, const struct wc_stack_def *def,
+		       struct wc_error *err)
+{
+	struct item *it;
+	int rc, oom = 0;
+
+	if (!(it = next_item(p, &rc, err)))
+		return rc;
+	it->kind = IT_STACK;
+	it->u.stack.def = *def;
+	/* the strings the frames point to live as long as the stackset */
+	it->u.stack.def.frames =
+		keep_bytes(p->cur, def->frames, def->nframes * sizeof(*def->frames),
+			   _Alignof(struct wc_frame_sym), &oom);
+	if (oom)
+		return nomem(err);
+	p->cur->n++;
+	return 0;
+}
+
+/* *ID = the stack.id of EV's stack, deduplicated here, its definition
+ * queued if new; 0 with *ID = 0 when the stack must go to the writer as
+ * it is (synchronous mode from now on), or a negative code. */
+static int dedup_stack(struct wc_db_pipe *p, const struct wc_event *ev,
+		       int64_t *id, struct wc_error *err)
+{
+	const struct wc_stack_def *def;
+	int rc;
+
+	*id = 0;
+	/* a futex exit's stack is not stored (db_writer.c) */
+	if (!ev->stack || !ev->stack->nframes || ev->type == WC_EV_FUTEX_EXIT)
+		return 0;
+	/* the writer takes an unknown pid from its thread table, when the
+	 * thread is known (tid >= 0) */
+	if (!p->stacks || (ev->pid < 0 && ev->tid >= 0))
+		return go_sync(p, err);
+	rc = wc_stackset_intern(p->stacks, ev->stack, ev->pid, id, &def, err);
+	if (!rc && def)
+		rc = queue_stack(p, def, err);
+	return rc;
+}
+
 static int pipe_event(void *ctx, const struct wc_event *ev, struct wc_error *err)
 {
 	struct wc_db_pipe *p = ctx;
 	struct item *it;
 	struct wc_event *c;
 	struct batch *b;
+	int64_t stack_id = 0;
 	int rc, oom = 0;
 
-	if (!p->sync && ev->stack && ev->stack->nframes && (rc = go_sync(p, err)))
+	if (!p->sync && (rc = dedup_stack(p, ev, &stack_id, err)))
 		return rc;
 	if (p->sync)
 		return p->inner.event ? p->inner.event(p->inner.ctx, ev, err) : 0;
@@ -349,6 +426,7 @@ static int pipe_event(void *ctx, const struct wc_event *ev, struct wc_error *err
 	c = &it->u.ev;
 	*c = *ev;
 	c->stack = NULL;
+	c->stack_id = stack_id;
 	c->name = keep(b, ev->name, &oom);
 	switch (ev->type) {
 	case WC_EV_SCHED_SWITCH:
@@ -483,8 +561,8 @@ static int pipe_lost(void *ctx, int32_t cpu, uint64_t ts_from, uint64_t ts,
 
 /* --- life cycle -------------------------------------------------------------------- */
 
-int wc_db_pipe_new(const struct wc_sink *inner, struct wc_db_pipe **out,
-		   struct wc_error *err)
+int wc_db_pipe_new(const struct wc_sink *inner, struct wc_stackset *stacks,
+		   struct wc_db_pipe **out, struct wc_error *err)
 {
 	struct wc_db_pipe *p = calloc(1, sizeof(*p));
 
@@ -492,6 +570,7 @@ int wc_db_pipe_new(const struct wc_sink *inner, struct wc_db_pipe **out,
 	if (!p)
 		return wc_err(err, WC_ENOMEM, NULL, "out of memory");
 	p->inner = *inner;
+	p->stacks = inner->stack ? stacks : NULL;
 	p->sink.ctx = p;
 	p->sink.event = pipe_event;
 	p->sink.meta = pipe_meta;

@@ -8,12 +8,18 @@
 #include "waitchain/error.h"
 #include "waitchain/event.h"
 
+struct wc_stackset;
+
 struct wc_db_pipe;
 
 /* Starts a writer thread replaying into INNER (borrowed until
- * wc_db_pipe_free).  Caller frees *OUT with wc_db_pipe_free(). */
-int wc_db_pipe_new(const struct wc_sink *inner, struct wc_db_pipe **out,
-		   struct wc_error *err);
+ * wc_db_pipe_free).  STACKS (may be NULL) is INNER's stack dedup
+ * (wc_db_writer_stackset()), run by the pipe on the caller's thread while
+ * the pipe is asynchronous; without it (or without INNER->stack) the
+ * first stack makes the pipe synchronous.  Caller frees *OUT with
+ * wc_db_pipe_free(). */
+int wc_db_pipe_new(const struct wc_sink *inner, struct wc_stackset *stacks,
+		   struct wc_db_pipe **out, struct wc_error *err);
 
 /* The sink to give the importer (owned by P). */
 const struct wc_sink *wc_db_pipe_sink(struct wc_db_pipe *p);

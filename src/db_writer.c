@@ -8,12 +8,9 @@
  *
  *   threads      one struct thread per utid (tidmap.h rules)
  *   futex calls  one pending enter per thread inside a futex call
- *   stacks       a fixed budget: the frames of recently stored stacks
- *                (for dedup, compared on hash equality so hostile
- *                collisions cannot merge different stacks) and the
- *                symbols of recently seen (process, ip), two generations
- *                of STACK_CACHE_ENTRIES each; a stack seen again after its
- *                generation was dropped is stored again under a new id
+ *   stacks       a fixed budget (include/waitchain/stackset.h): a stack
+ *                seen again after its cache generation was dropped is
+ *                stored again under a new id
  *   names        interned event names, syscall names, symbols, DSOs
  *
  * A futex system call becomes ONE futex row, written at its exit (or at
@@ -31,7 +28,10 @@
  * rate.  Indexes are built once at the end (schema/090_indexes.sql), and
  * only those waitchain reads.  On two cores, src/db_pipe.c runs this whole
  * sink on a second thread (the importer decodes on the first), so all the
- * state here stays single-threaded and rows are identical.
+ * state here stays single-threaded and rows are identical; the one piece
+ * it borrows is the stack dedup (wc_db_writer_stackset()), which it runs
+ * on the importer's thread and hands over the results (wc_event.stack_id,
+ * the sink's stack()), never both at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,79 +39,9 @@
 
 #include "waitchain/coltab.h"
 #include "waitchain/db.h"
+#include "waitchain/stackset.h"
 #include "waitchain/tidmap.h"
 #include "waitchain/util.h"
-
-/* --- string interning ------------------------------------------------------ */
-
-/* An open-addressing set of strings owned by the set. */
-struct strset {
-	char **slots;
-	uint64_t *hashes;
-	size_t nslots, nused;
-};
-
-static void strset_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->nslots; i++)
-		free(s->slots[i]);
-	free(s->slots);
-	free(s->hashes);
-	memset(s, 0, sizeof(*s));
-}
-
-static int strset_grow(struct strset *s)
-{
-	size_t n = s->nslots ? s->nslots * 2 : 64;
-	char **slots = calloc(n, sizeof(*slots));
-	uint64_t *hashes = calloc(n, sizeof(*hashes));
-
-	if (!slots || !hashes) {
-		free(slots);
-		free(hashes);
-		return -1;
-	}
-	for (size_t i = 0; i < s->nslots; i++) {
-		size_t j;
-
-		if (!s->slots[i])
-			continue;
-		j = s->hashes[i] & (n - 1);
-		while (slots[j])
-			j = (j + 1) & (n - 1);
-		slots[j] = s->slots[i];
-		hashes[j] = s->hashes[i];
-	}
-	free(s->slots);
-	free(s->hashes);
-	s->slots = slots;
-	s->hashes = hashes;
-	s->nslots = n;
-	return 0;
-}
-
-/* The interned copy of STR (borrowed until strset_free), NULL on ENOMEM.
- * *index (may be NULL) gets the slot, stable only until the next insert. */
-static const char *strset_intern(struct strset *s, const char *str)
-{
-	uint64_t h = wc_hash_str(str);
-	size_t i;
-
-	if ((s->nused + 1) * 2 > s->nslots && strset_grow(s))
-		return NULL;
-	i = h & (s->nslots - 1);
-	while (s->slots[i]) {
-		if (s->hashes[i] == h && strcmp(s->slots[i], str) == 0)
-			return s->slots[i];
-		i = (i + 1) & (s->nslots - 1);
-	}
-	s->slots[i] = strdup(str);
-	if (!s->slots[i])
-		return NULL;
-	s->hashes[i] = h;
-	s->nused++;
-	return s->slots[i];
-}
 
 /* --- per-event-name counts -------------------------------------------------- */
 
@@ -127,7 +57,7 @@ struct evcounts {
 	size_t nslots, nused;
 };
 
-static struct evcount *evcount_find(struct evcounts *c, struct strset *names,
+static struct evcount *evcount_find(struct evcounts *c, struct wc_strset *names,
 				    const char *name)
 {
 	uint64_t h = wc_hash_str(name);
@@ -159,7 +89,7 @@ static struct evcount *evcount_find(struct evcounts *c, struct strset *names,
 			return &c->slots[i];
 		i = (i + 1) & (c->nslots - 1);
 	}
-	c->slots[i].name = strset_intern(names, name);
+	c->slots[i].name = wc_strset_intern(names, name);
 	if (!c->slots[i].name)
 		return NULL;
 	c->slots[i].hash = h;
@@ -216,60 +146,6 @@ struct futex_slot {
 	struct futex_call call;
 };
 
-/* --- stacks -------------------------------------------------------------------- */
-
-/*
- * Stack dedup and symbol caches hold at most this many entries per
- * generation (two generations each, see struct stack_gen).  Why 65536: on
- * the 9.5M-event perf.data recorded with -g of bench/ (bql-stacks-v6),
- * two thirds of the 2.3M distinct stacks occur once (unresolved user
- * addresses), and replaying its stack sequence through this scheme stores
- * 1.4% more stack rows than an unbounded table would (16384: 2.3%,
- * 262144: 0.5%).  The caches then take at most ~52 MiB (2 x (4 MiB of
- * stack slots + 16 MiB of frames) + 2 x 6 MiB of symbol slots) where the
- * unbounded tables took ~800 MiB on that capture.  Tests force a tiny
- * budget with WAITCHAIN_STACK_CACHE=N (entries per generation).
- */
-#define STACK_CACHE_ENTRIES 65536
-/* Frames per generation = entries * this (the average stack of that
- * capture has 9 frames); a generation is also full when its frames are. */
-#define STACK_CACHE_FRAMES_PER_ENTRY 16
-#define STACK_CACHE_MAX_ENTRIES (1U << 24)	/* WAITCHAIN_STACK_CACHE cap */
-
-struct stack_slot {
-	uint64_t hash;
-	int64_t id;		/* 0 = empty slot */
-	size_t off;		/* frames in the generation's arena */
-	uint32_t n;
-};
-
-/*
- * One generation of the stack dedup table: a fixed open-addressing table
- * (nslots >= 2 * the entry budget, so probes stay short) plus the frames
- * of its stacks, copied so that equality is checked on the frames and not
- * on the hash alone (hostile collisions cannot merge different stacks).
- */
-struct stack_gen {
-	struct stack_slot *slots;
-	size_t nstacks;
-	struct wc_frame *frames;
-	size_t nframes, cap_frames;
-};
-
-struct sym_slot {
-	uint64_t ip;
-	int32_t pid;		/* -1 for kernel frames */
-	uint8_t used, kernel;
-	const char *symbol, *dso;	/* interned or NULL */
-	uint64_t symbol_offset, dso_offset;
-};
-
-/* One generation of the (process, ip) -> symbol cache, like stack_gen. */
-struct sym_gen {
-	struct sym_slot *slots;
-	size_t nused;
-};
-
 /* --- the writer ----------------------------------------------------------------- */
 
 enum {
@@ -312,7 +188,6 @@ struct wc_db_writer {
 	sqlite3 *db;
 	const char *path;
 	struct wc_sink sink;
-	struct wc_symbolizer sym;
 	sqlite3_stmt *st[ST_COUNT];	/* row tables */
 	struct wc_coltab_writer *ct[ST_COUNT];	/* columnar tables */
 	int in_tx, finished;
@@ -339,18 +214,8 @@ struct wc_db_writer {
 	size_t futex_nslots, futex_nused;
 	int64_t next_futex_id;
 
-	/* Stack and symbol caches: generation [young] takes new entries,
-	 * [!young] is the previous one, still searched; both are dropped and
-	 * recycled in turn, so memory is fixed whatever the capture size. */
-	struct stack_gen stacks[2];
-	int stack_young;
-	int64_t nstacks;	/* stack.id of the last stack written */
-	struct sym_gen syms[2];
-	int sym_young;
-	size_t cache_entries;	/* per generation, both caches */
-	size_t cache_nslots;	/* table slots per generation (power of 2) */
-
-	struct strset strings;	/* event names, syscalls, symbols, DSOs */
+	struct wc_stackset *stacks;	/* stack dedup (stackset.h) */
+	struct wc_strset strings;	/* event names, syscalls, symbols, DSOs */
 	struct evcounts counts;
 	/* the last event name counted per event type: most events repeat
 	 * the name of the last one of their type (strcmp, no hashing) */
@@ -727,7 +592,7 @@ static int write_futex(struct wc_db_writer *w, const struct futex_call *c,
 
 static const char *intern_syscall(struct wc_db_writer *w, const char *name)
 {
-	return strset_intern(&w->strings, name ? name : "futex");
+	return wc_strset_intern(&w->strings, name ? name : "futex");
 }
 
 static int futex_enter(struct wc_db_writer *w, const struct wc_event *ev,
@@ -785,249 +650,73 @@ static int futex_exit(struct wc_db_writer *w, const struct wc_event *ev,
 
 /* --- stacks ---------------------------------------------------------------------- */
 
-static uint64_t stack_hash(const struct wc_stack *s)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ s->nframes;
-
-	for (uint32_t i = 0; i < s->nframes; i++)
-		h = wc_mix64(h ^ (s->frames[i].ip + (s->frames[i].kernel ? 0x5bd1e995ULL : 0)) ^ ((uint64_t)i << 56));
-	return h;
-}
-
-static int same_frames(const struct wc_frame *a, const struct wc_frame *b,
-		       uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if (a[i].ip != b[i].ip || !a[i].kernel != !b[i].kernel)
-			return 0;
-	return 1;
-}
-
-/* Allocates both generations of both caches (done at the first stack, so
- * imports without stacks pay nothing).  0 or -1 on ENOMEM (what is
- * allocated is freed by wc_db_writer_free). */
-static int caches_alloc(struct wc_db_writer *w)
-{
-	for (int g = 0; g < 2; g++) {
-		w->stacks[g].slots = calloc(w->cache_nslots,
-					    sizeof(*w->stacks[g].slots));
-		w->syms[g].slots = calloc(w->cache_nslots,
-					  sizeof(*w->syms[g].slots));
-		if (!w->stacks[g].slots || !w->syms[g].slots)
-			return -1;
-	}
-	return 0;
-}
-
-/* The slot of (PID, IP, KERNEL) in G, or the empty slot where it would
- * go.  G holds at most half its slots, so the probe ends. */
-static struct sym_slot *sym_probe(struct sym_gen *g, size_t mask,
-				  int32_t pid, uint64_t ip, uint8_t kernel)
-{
-	size_t i = wc_mix64(ip ^ ((uint64_t)(uint32_t)pid << 32) ^ kernel) & mask;
-
-	while (g->slots[i].used &&
-	       !(g->slots[i].ip == ip && g->slots[i].pid == pid &&
-		 g->slots[i].kernel == kernel))
-		i = (i + 1) & mask;
-	return &g->slots[i];
-}
-
-/*
- * The cache entry for frame IP of process PID (kernel frames share pid
- * -1), borrowed until the next sym_lookup().  *fresh = 1 when the entry is
- * new and the caller must fill in its symbol (resolve), 0 when it comes
- * from the young or the old generation (copied into the young one, so
- * entries in use survive).  When the young generation is full, the old
- * one is dropped and the young one becomes old: a frame symbolized before
- * that and not seen since is resolved again.  Never fails (the tables are
- * allocated by caches_alloc()).
- */
-static struct sym_slot *sym_lookup(struct wc_db_writer *w, int32_t pid,
-				   uint64_t ip, int kernel, int *fresh)
-{
-	size_t mask = w->cache_nslots - 1;
-	uint8_t k = (uint8_t)!!kernel;
-	struct sym_gen *young = &w->syms[w->sym_young];
-	struct sym_slot *slot, *old, entry;
-
-	if (k)
-		pid = -1;
-	slot = sym_probe(young, mask, pid, ip, k);
-	if (slot->used) {
-		*fresh = 0;
-		return slot;
-	}
-	old = sym_probe(&w->syms[!w->sym_young], mask, pid, ip, k);
-	*fresh = !old->used;
-	if (old->used)
-		entry = *old;
-	else
-		entry = (struct sym_slot){ .ip = ip, .pid = pid, .used = 1,
-					   .kernel = k };
-	if (young->nused >= w->cache_entries) {
-		w->sym_young = !w->sym_young;
-		young = &w->syms[w->sym_young];
-		memset(young->slots, 0, w->cache_nslots * sizeof(*young->slots));
-		young->nused = 0;
-		slot = sym_probe(young, mask, pid, ip, k);
-	}
-	*slot = entry;
-	young->nused++;
-	return slot;
-}
-
-static int write_stack(struct wc_db_writer *w, int64_t id, uint64_t hash,
-		       const struct wc_stack *s, int32_t pid,
+/* Stores DEF: its stack row and one stack_frame row per frame. */
+static int write_stack(struct wc_db_writer *w, const struct wc_stack_def *def,
 		       struct wc_error *err)
 {
 	sqlite3_stmt *st = w->st[ST_STACK];
 	int rc;
 
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, s->nframes);
-	sqlite3_bind_int64(st, 3, (int64_t)hash);
+	w->has_stacks = 1;
+	sqlite3_bind_int64(st, 1, def->id);
+	sqlite3_bind_int64(st, 2, def->nframes);
+	sqlite3_bind_int64(st, 3, (int64_t)def->hash);
 	rc = step_reset(w, st, err);
-	for (uint32_t i = 0; !rc && i < s->nframes; i++) {
-		const struct wc_frame *f = &s->frames[i];
-		struct rowdst d;
-		int fresh;
-		struct sym_slot *sym = sym_lookup(w, pid, f->ip, f->kernel,
-						  &fresh);
-
-		if (fresh && w->sym.resolve) {
-			const char *symbol = NULL, *dso = NULL;
-			uint64_t soff = 0, doff = 0;
-
-			if (w->sym.resolve(w->sym.ctx, pid, f->ip, f->kernel,
-					   &symbol, &soff, &dso, &doff) == 0) {
-				if (symbol) {
-					sym->symbol = strset_intern(&w->strings, symbol);
-					if (!sym->symbol)
-						return NOMEM(w, err);
-					sym->symbol_offset = soff;
-				}
-				if (dso) {
-					sym->dso = strset_intern(&w->strings, dso);
-					if (!sym->dso)
-						return NOMEM(w, err);
-					sym->dso_offset = doff;
-				}
-			}
-		}
+	for (uint32_t i = 0; !rc && i < def->nframes; i++) {
+		const struct wc_frame_sym *f = &def->frames[i];
 		/* column 0 is the hidden row key, left to the writer */
-		d = dst_begin(w, ST_FRAME);
-		dst_int(&d, 1, id);
+		struct rowdst d = dst_begin(w, ST_FRAME);
+
+		dst_int(&d, 1, def->id);
 		dst_int(&d, 2, i);
 		dst_int(&d, 3, (int64_t)f->ip);
 		dst_int(&d, 4, !!f->kernel);
-		rc = dst_text(&d, 5, sym->symbol, err);
-		dst_int_or_null(&d, 6, sym->symbol != NULL,
-				(int64_t)sym->symbol_offset);
+		rc = dst_text(&d, 5, f->symbol, err);
+		dst_int_or_null(&d, 6, f->symbol != NULL, (int64_t)f->symbol_offset);
 		if (!rc)
-			rc = dst_text(&d, 7, sym->dso, err);
-		dst_int_or_null(&d, 8, sym->dso != NULL,
-				(int64_t)sym->dso_offset);
+			rc = dst_text(&d, 7, f->dso, err);
+		dst_int_or_null(&d, 8, f->dso != NULL, (int64_t)f->dso_offset);
 		if (!rc)
 			rc = dst_done(w, &d, err);
 	}
 	return rc;
 }
 
-/* The slot of stack S (hash H) in G, or the empty slot where it would go.
- * G holds at most half its slots, so the probe ends. */
-static struct stack_slot *stack_probe(struct stack_gen *g, size_t mask,
-				      uint64_t h, const struct wc_stack *s)
+/* The stack.id of EV's stack (0 for none), storing the stack the first
+ * time, or a negative code. */
+static int64_t event_stack_id(struct wc_db_writer *w, const struct wc_event *ev,
+			      struct wc_error *err)
 {
-	size_t i = h & mask;
-
-	while (g->slots[i].id) {
-		const struct stack_slot *o = &g->slots[i];
-
-		if (o->hash == h && o->n == s->nframes &&
-		    same_frames(g->frames + o->off, s->frames, s->nframes))
-			break;
-		i = (i + 1) & mask;
-	}
-	return &g->slots[i];
-}
-
-/*
- * The stack.id of S (storing it the first time), 0 for no stack, or a
- * negative code.  Dedup is bounded: a stack is found when it was seen in
- * the young or the old generation of w->stacks; when the young one is full
- * (entries or frames), the old one is dropped and the young one becomes
- * old.  A stack seen again after its generation was dropped is stored
- * again under a new id (same frames, same symbols unless its process
- * remapped that address meanwhile), so every id events refer to exists
- * and has its frames, at the price of some repeated rows.
- */
-static int64_t stack_id(struct wc_db_writer *w, const struct wc_stack *s,
-			int32_t pid, struct wc_error *err)
-{
-	size_t mask = w->cache_nslots - 1;
-	size_t max_frames = w->cache_entries * STACK_CACHE_FRAMES_PER_ENTRY;
-	struct stack_gen *young;
-	struct stack_slot *slot;
-	uint64_t h;
-	int64_t id, old_id;
+	const struct wc_stack_def *def;
+	int32_t pid = ev->pid;
+	int64_t id;
 	int rc;
 
-	if (!s || s->nframes == 0 || !s->frames)
+	if (ev->stack_id > 0) {
+		w->has_stacks = 1;
+		return ev->stack_id;	/* deduplicated upstream (db_pipe.c) */
+	}
+	if (!ev->stack || !ev->stack->nframes)
 		return 0;
 	w->has_stacks = 1;
-	if (!w->stacks[0].slots && caches_alloc(w))
-		return NOMEM(w, err);
-	h = stack_hash(s);
-	young = &w->stacks[w->stack_young];
-	slot = stack_probe(young, mask, h, s);
-	if (slot->id)
-		return slot->id;
-	old_id = stack_probe(&w->stacks[!w->stack_young], mask, h, s)->id;
-	if (young->nstacks >= w->cache_entries ||
-	    (young->nstacks && young->nframes + s->nframes > max_frames)) {
-		w->stack_young = !w->stack_young;
-		young = &w->stacks[w->stack_young];
-		memset(young->slots, 0, w->cache_nslots * sizeof(*young->slots));
-		young->nstacks = 0;
-		young->nframes = 0;
-		slot = stack_probe(young, mask, h, s);
-	}
-	if (young->nframes + s->nframes > young->cap_frames) {
-		/* at most max_frames, or one stack longer than that */
-		size_t need = young->nframes + s->nframes;
-		size_t cap = young->cap_frames ? young->cap_frames : 4096;
-		struct wc_frame *p;
+	if (pid < 0 && ev->tid >= 0) {
+		int64_t u = wc_tidmap_lookup(w->tids, ev->tid);
 
-		while (cap < need)
-			cap *= 2;
-		if (cap > max_frames)
-			cap = need > max_frames ? need : max_frames;
-		p = realloc(young->frames, cap * sizeof(*p));
-		if (!p)
-			return NOMEM(w, err);
-		young->frames = p;
-		young->cap_frames = cap;
+		pid = u > 0 ? w->threads[u - 1].pid : -1;
 	}
-	memcpy(young->frames + young->nframes, s->frames,
-	       s->nframes * sizeof(*s->frames));
-	if (old_id)
-		id = old_id;
-	else
-		id = ++w->nstacks;
-	slot->hash = h;
-	slot->id = id;
-	slot->off = young->nframes;
-	slot->n = s->nframes;
-	young->nframes += s->nframes;
-	young->nstacks++;
-	if (old_id)
-		return id;	/* found in the old generation: rows exist */
-	rc = write_stack(w, id, h, s, pid, err);
+	rc = wc_stackset_intern(w->stacks, ev->stack, pid, &id, &def, err);
+	if (!rc && def)
+		rc = write_stack(w, def, err);
 	return rc ? rc : id;
 }
 
 /* --- sink callbacks ----------------------------------------------------------------- */
+
+static int sink_stack(void *ctx, const struct wc_stack_def *def,
+		      struct wc_error *err)
+{
+	return write_stack(ctx, def, err);
+}
 
 static int sink_meta(void *ctx, const char *key, const char *value,
 		     struct wc_error *err)
@@ -1413,15 +1102,8 @@ static int sink_event(void *ctx, const struct wc_event *ev,
 			w->threads[u - 1].pid_source = PID_CAPTURE;
 		}
 	}
-	if (ev->stack && ev->type != WC_EV_FUTEX_EXIT) {
-		int32_t pid = ev->pid;
-
-		if (pid < 0 && ev->tid >= 0) {
-			int64_t u = wc_tidmap_lookup(w->tids, ev->tid);
-
-			pid = u > 0 ? w->threads[u - 1].pid : -1;
-		}
-		sid = stack_id(w, ev->stack, pid, err);
+	if (ev->type != WC_EV_FUTEX_EXIT) {
+		sid = event_stack_id(w, ev, err);
 		if (sid < 0)
 			return (int)sid;
 	}
@@ -1469,23 +1151,6 @@ static int sink_event(void *ctx, const struct wc_event *ev,
 
 /* --- life cycle ----------------------------------------------------------------------- */
 
-/* Entries per cache generation: STACK_CACHE_ENTRIES, or
- * WAITCHAIN_STACK_CACHE when it is a number in [1, STACK_CACHE_MAX_ENTRIES]
- * (tests use a tiny budget to make eviction happen on small samples). */
-static size_t cache_budget(void)
-{
-	const char *env = getenv("WAITCHAIN_STACK_CACHE");
-	char *end;
-	unsigned long long v;
-
-	if (!env || !*env)
-		return STACK_CACHE_ENTRIES;
-	v = strtoull(env, &end, 10);
-	if (*end || v < 1 || v > STACK_CACHE_MAX_ENTRIES)
-		return STACK_CACHE_ENTRIES;
-	return (size_t)v;
-}
-
 int wc_db_writer_new(sqlite3 *db, const char *path,
 		     const struct wc_symbolizer *sym,
 		     struct wc_db_writer **out, struct wc_error *err)
@@ -1499,19 +1164,16 @@ int wc_db_writer_new(sqlite3 *db, const char *path,
 	w->db = db;
 	w->path = path;
 	w->started_ns = wc_now_ns();
-	if (sym)
-		w->sym = *sym;
-	w->cache_entries = cache_budget();
-	/* load <= 1/2 keeps probes short and guarantees an empty slot */
-	w->cache_nslots = 2;
-	while (w->cache_nslots < 2 * w->cache_entries)
-		w->cache_nslots *= 2;
 	w->sink.ctx = w;
 	w->sink.meta = sink_meta;
 	w->sink.buffer = sink_buffer;
 	w->sink.comm = sink_comm;
 	w->sink.lost = sink_lost;
 	w->sink.event = sink_event;
+	w->sink.stack = sink_stack;
+	rc = wc_stackset_new(sym, &w->stacks, err);
+	if (rc)
+		goto out;
 	w->tids = wc_tidmap_new();
 	w->pend_map = wc_tidmap_new();
 	if (!w->tids || !w->pend_map) {
@@ -1538,6 +1200,11 @@ out:
 	}
 	*out = w;
 	return 0;
+}
+
+struct wc_stackset *wc_db_writer_stackset(struct wc_db_writer *w)
+{
+	return w->stacks;
 }
 
 const struct wc_sink *wc_db_writer_sink(struct wc_db_writer *w)
@@ -1703,12 +1370,8 @@ void wc_db_writer_free(struct wc_db_writer *w)
 	wc_tidmap_free(w->tids);
 	wc_tidmap_free(w->pend_map);
 	free(w->futex);
-	for (int g = 0; g < 2; g++) {
-		free(w->stacks[g].slots);
-		free(w->stacks[g].frames);
-		free(w->syms[g].slots);
-	}
+	wc_stackset_free(w->stacks);
 	free(w->counts.slots);
-	strset_free(&w->strings);
+	wc_strset_free(&w->strings);
 	free(w);
 }

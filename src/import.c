@@ -228,7 +228,7 @@ int wc_import_file(const char *capture, const char *out_db,
 	if (use_two_threads(imp->helper_cpus ? imp->helper_cpus(state) : 0)) {
 		/* the importer's own progress reports suffice: the writer's
 		 * would come from the other thread */
-		rc = wc_db_pipe_new(sink, &pipe, err);
+		rc = wc_db_pipe_new(sink, wc_db_writer_stackset(w), &pipe, err);
 		if (rc)
 			goto out;
 		sink = wc_db_pipe_sink(pipe);

@@ -125,6 +125,70 @@ uint64_t wc_hash_bytes(const void *data, size_t n, uint64_t seed)
 	return wc_mix64(h);
 }
 
+/* --- interned strings ------------------------------------------------------- */
+
+void wc_strset_free(struct wc_strset *s)
+{
+	for (size_t i = 0; i < s->nslots; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	free(s->hashes);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Doubles the table (64 slots at first): 0, or -1 on ENOMEM (S unchanged). */
+static int strset_grow(struct wc_strset *s)
+{
+	size_t n = s->nslots ? s->nslots * 2 : 64;
+	char **slots = calloc(n, sizeof(*slots));
+	uint64_t *hashes = calloc(n, sizeof(*hashes));
+
+	if (!slots || !hashes) {
+		free(slots);
+		free(hashes);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nslots; i++) {
+		size_t j;
+
+		if (!s->slots[i])
+			continue;
+		j = s->hashes[i] & (n - 1);
+		while (slots[j])
+			j = (j + 1) & (n - 1);
+		slots[j] = s->slots[i];
+		hashes[j] = s->hashes[i];
+	}
+	free(s->slots);
+	free(s->hashes);
+	s->slots = slots;
+	s->hashes = hashes;
+	s->nslots = n;
+	return 0;
+}
+
+const char *wc_strset_intern(struct wc_strset *s, const char *str)
+{
+	uint64_t h = wc_hash_str(str);
+	size_t i;
+
+	if ((s->nused + 1) * 2 > s->nslots && strset_grow(s))
+		return NULL;
+	i = h & (s->nslots - 1);
+	while (s->slots[i]) {
+		if (s->hashes[i] == h && strcmp(s->slots[i], str) == 0)
+			return s->slots[i];
+		i = (i + 1) & (s->nslots - 1);
+	}
+	s->slots[i] = strdup(str);
+	if (!s->slots[i])
+		return NULL;
+	s->hashes[i] = h;
+	s->nused++;
+	return s->slots[i];
+}
+
+
 int wc_parse_int64(const char *s, int64_t *out)
 {
 	int neg = 0;

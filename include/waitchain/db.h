@@ -104,6 +104,14 @@ const struct wc_sink *wc_db_writer_sink(struct wc_db_writer *w);
 /* Events delivered so far. */
 uint64_t wc_db_writer_events(const struct wc_db_writer *w);
 
+/* The writer's stack dedup (stackset.h), for a stage that deduplicates
+ * stacks before the writer sees them (src/db_pipe.c: on the importer's
+ * thread, delivering wc_event.stack_id and the sink's stack()).  One
+ * thread at a time: the writer uses it only for events that still carry
+ * their stack. */
+struct wc_stackset;
+struct wc_stackset *wc_db_writer_stackset(struct wc_db_writer *w);
+
 /* Stop flag polled every few thousand events (the event callback returns
  * WC_EINTERRUPTED once *flag is non-zero); NULL disables. */
 void wc_db_writer_set_interrupt(struct wc_db_writer *w,

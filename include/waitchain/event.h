@@ -91,6 +91,22 @@ struct wc_symbolizer {
 		       const char **dso, uint64_t *dso_offset);
 };
 
+/* A frame as stored (stack_frame): its address and what it resolved to. */
+struct wc_frame_sym {
+	uint64_t ip;
+	int kernel;
+	const char *symbol, *dso;	/* NULL when unknown */
+	uint64_t symbol_offset, dso_offset;	/* meaningful when the name is set */
+};
+
+/* A deduplicated stack to store once (stack and stack_frame rows). */
+struct wc_stack_def {
+	int64_t id;		/* stack.id, > 0 */
+	uint64_t hash;
+	uint32_t nframes;
+	const struct wc_frame_sym *frames;	/* innermost first */
+};
+
 struct wc_event {
 	enum wc_event_type type;
 	const char *name;	/* event name as recorded, e.g. "sched_switch" */
@@ -100,6 +116,10 @@ struct wc_event {
 	int32_t pid;		/* that task's process (tgid) if known, else -1 */
 	int32_t buffer;		/* buffer/instance id (see wc_sink.buffer), 0 = top */
 	const struct wc_stack *stack;	/* stack recorded with it, or NULL */
+	/* Set by a stage between importer and sink that deduplicated the
+	 * stack already (src/db_pipe.c): its stack.id, delivered to the
+	 * sink's stack() first, and stack is NULL.  Importers leave it 0. */
+	int64_t stack_id;
 	union {
 		struct {
 			int32_t prev_tid, prev_prio;
@@ -190,6 +210,11 @@ struct wc_sink {
 		    uint64_t count, const char *kind, struct wc_error *err);
 	/* One event, in time order. */
 	int (*event)(void *ctx, const struct wc_event *ev,
+		     struct wc_error *err);
+	/* A stack deduplicated before the sink, delivered before the first
+	 * event whose stack_id names it.  Only stages that set stack_id
+	 * call it; importers never do. */
+	int (*stack)(void *ctx, const struct wc_stack_def *def,
 		     struct wc_error *err);
 };
 

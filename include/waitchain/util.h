@@ -72,6 +72,25 @@ static inline uint64_t wc_hash_str(const char *s)
 }
 
 /*
+ * A set of interned strings (open addressing, owned copies): equal
+ * strings get one pointer, valid until wc_strset_free().  Zero-initialize
+ * it (WC_STRSET_INIT); it grows as needed.
+ */
+struct wc_strset {
+	char **slots;
+	uint64_t *hashes;
+	size_t nslots, nused;
+};
+
+#define WC_STRSET_INIT { NULL, NULL, 0, 0 }
+
+/* The interned copy of STR (borrowed until wc_strset_free()), NULL on
+ * ENOMEM. */
+const char *wc_strset_intern(struct wc_strset *s, const char *str);
+/* Frees every string and the table; the set is empty and reusable. */
+void wc_strset_free(struct wc_strset *s);
+
+/*
  * Parses an integer the way users type one: optional '-', decimal or
  * 0x-prefixed hex, nothing else (no spaces, no trailing garbage).
  * Returns 1 and sets *out if STR is such an integer that fits int64_t

@@ -7,9 +7,10 @@
  * integer column, and an FNV-1a hash of every value of every row in a
  * fixed order.  The digests must be equal table by table.  capture rows
  * that record the import itself (imported_at, import_seconds) are left out.
- * Samples cover perf.data without stacks (pipelined all along), with stacks
- * (switches to synchronous mode at the first stack), lost events, and
- * trace.dat with several buffers.
+ * Samples cover perf.data without stacks, with stacks (deduplicated and
+ * symbolized on the importer's thread, also with a tiny stack cache),
+ * lost events, trace.dat with several buffers, and trace.dat with stacks
+ * read in process (the pipe turns synchronous at the first stack).
  *
  * The same check holds between a trace.dat read by the sandbox's two
  * forked children (their events merged here), by one child
@@ -180,6 +181,25 @@ Test(threads, perf_data_no_stacks)
 Test(threads, perf_data_stacks)
 {
 	same_both_ways("bql-stacks", "capture.perf.data");
+}
+
+/* Two stacks per cache generation: stacks are dropped and defined again
+ * under new ids, by the pipe's dedup on the importer's thread as by the
+ * writer's own. */
+Test(threads, perf_data_stacks_evicted)
+{
+	setenv("WAITCHAIN_STACK_CACHE", "2", 1);
+	same_both_ways("bql-stacks", "capture.perf.data");
+	unsetenv("WAITCHAIN_STACK_CACHE");
+}
+
+/* trace.dat read in process: events carry no pid, so the pipe cannot
+ * resolve their stacks and hands them to the writer (synchronous mode). */
+Test(threads, trace_dat_stacks_in_process)
+{
+	setenv("WC_SANDBOX", "0", 1);
+	same_both_ways("bql-stacks", "capture.trace.dat");
+	unsetenv("WC_SANDBOX");
 }
 
 Test(threads, perf_data_lossy)

@@ -82,7 +82,8 @@ static void run_once(int fd, const uint8_t *data, size_t size, int seekable)
 	struct wc_error err = WC_ERROR_INIT;
 	struct wc_import_options opt;
 	struct fuzz_ctx ctx;
-	struct wc_sink sink = { &ctx, fz_meta, fz_buffer, fz_comm, fz_lost, fz_event };
+	struct wc_sink sink = { .ctx = &ctx, .meta = fz_meta, .buffer = fz_buffer,
+				.comm = fz_comm, .lost = fz_lost, .event = fz_event };
 	void *state = NULL;
 
 	memset(&in, 0, sizeof(in));

@@ -107,8 +107,9 @@ static int import_once(const uint8_t *data, size_t size, int fd,
 	struct wc_input in;
 	struct wc_error err = WC_ERROR_INIT;
 	struct wc_import_options opt;
-	struct wc_sink sink = { ctx, tdfz_meta, tdfz_buffer, tdfz_comm,
-				tdfz_lost, tdfz_event };
+	struct wc_sink sink = { .ctx = ctx, .meta = tdfz_meta, .buffer = tdfz_buffer,
+				.comm = tdfz_comm, .lost = tdfz_lost,
+				.event = tdfz_event };
 	void *state = NULL;
 	int rc;
 
