@@ -17,14 +17,26 @@
  * (coltab.h) are virtual: what is stored are the rows of their shadow
  * tables (one per chunk of 4096 events), and those are what is copied.
  *
+ * With --rows MODULE (the columnar module, waitchain_sqlite.so, loaded into
+ * the source connection), the floor is the issue's own definition instead:
+ * SQLite inserting the same number of *rows of the same shape* as the
+ * database holds, in one transaction with a prepared INSERT.  Each columnar
+ * table becomes an ordinary rowid table with the same visible columns (its
+ * logical rows, as `SELECT *` returns them), filled with as many rows as
+ * it holds, cycling its first rows; ordinary tables are copied as above;
+ * the shadow tables (NAME__chunk, NAME__patch) are left out.  That is what
+ * an importer storing one SQLite row per event could not beat.
+ *
  * Output (stdout), one line per table and a summary:
  *   table NAME rows N seconds S
  *   floor rows N insert_seconds S index_seconds S total_seconds S bytes B
  *
- * Usage: floor [--indexes-first] [--threads N] SOURCE.db OUT.db   (OUT.db is overwritten)
+ * Usage: floor [--indexes-first] [--threads N] [--rows MODULE] SOURCE.db OUT.db
+ *   (OUT.db is overwritten)
  *   --indexes-first  create the indexes before the inserts (maintained row by row) instead of
  *                    after them (bulk sort): to compare the two strategies
  *   --threads N      PRAGMA threads = N (SQLite's multi-threaded sorter for CREATE INDEX)
+ *   --rows MODULE    the row floor (see above)
  * Trusts SOURCE.db (it is our own output); not part of waitchain.
  */
 #define _GNU_SOURCE
@@ -187,6 +199,56 @@ out:
 	return rc;
 }
 
+/* The tables to fill: ordinary tables, or with ROWS the logical tables
+ * (columnar ones included, their shadow tables left out).  Columns: name,
+ * sql, is_virtual. */
+static const char *tables_sql(int rows)
+{
+	return rows ?
+	       "SELECT name, sql, sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master"
+	       " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+	       " AND name NOT GLOB '*__chunk' AND name NOT GLOB '*__patch' ORDER BY rowid" :
+	       "SELECT name, sql, 0 FROM sqlite_master WHERE type = 'table'"
+	       " AND name NOT LIKE 'sqlite_%'"
+	       " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY rowid";
+}
+
+/* Creates in DST an ordinary rowid table with the visible columns (names
+ * and declared types) of SRC's virtual table NAME.  Returns 0 or -1. */
+static int create_row_table(sqlite3 *src, sqlite3 *dst, const char *name)
+{
+	sqlite3_stmt *info = NULL;
+	char *sql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", name);
+	char *create = sqlite3_mprintf("CREATE TABLE \"%w\" (", name);
+	int n = 0, rc = -1;
+
+	if (!sql || !create ||
+	    sqlite3_prepare_v2(src, sql, -1, &info, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(info) == SQLITE_ROW) {
+		char *c = sqlite3_mprintf("%s%s\"%w\" %s", create, n++ ? ", " : "",
+					  (const char *)sqlite3_column_text(info, 1),
+					  (const char *)sqlite3_column_text(info, 2));
+
+		sqlite3_free(create);
+		create = c;
+		if (!create)
+			goto out;
+	}
+	if (n) {
+		char *c = sqlite3_mprintf("%s)", create);
+
+		sqlite3_free(create);
+		create = c;
+		rc = create ? exec(dst, create) : -1;
+	}
+out:
+	sqlite3_finalize(info);
+	sqlite3_free(sql);
+	sqlite3_free(create);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	sqlite3 *src = NULL, *dst = NULL;
@@ -195,6 +257,7 @@ int main(int argc, char **argv)
 	double t_ins = 0, t_idx = 0, t0;
 	struct stat sb;
 	int rc = 1, indexes_first = 0, threads = 0;
+	const char *module = NULL;
 
 	while (argc > 3 && argv[1][0] == '-') {
 		if (strcmp(argv[1], "--indexes-first") == 0) {
@@ -203,12 +266,15 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[1], "--threads") == 0 && argc > 4) {
 			threads = atoi(argv[2]);
 			argv += 2, argc -= 2;
+		} else if (strcmp(argv[1], "--rows") == 0 && argc > 4) {
+			module = argv[2];
+			argv += 2, argc -= 2;
 		} else {
 			break;
 		}
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: floor [--indexes-first] [--threads N] SOURCE.db OUT.db\n");
+		fprintf(stderr, "usage: floor [--indexes-first] [--threads N] [--rows MODULE] SOURCE.db OUT.db\n");
 		return 2;
 	}
 	unlink(argv[2]);
@@ -216,6 +282,16 @@ int main(int argc, char **argv)
 	    sqlite3_open(argv[2], &dst)) {
 		fprintf(stderr, "floor: cannot open databases\n");
 		goto out;
+	}
+	if (module) {
+		char *msg = NULL;
+
+		sqlite3_enable_load_extension(src, 1);
+		if (sqlite3_load_extension(src, module, NULL, &msg) != SQLITE_OK) {
+			fprintf(stderr, "floor: %s: %s\n", module, msg ? msg : "?");
+			sqlite3_free(msg);
+			goto out;
+		}
 	}
 	if (exec(dst, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF;"
 		      "PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;"
@@ -233,14 +309,12 @@ int main(int argc, char **argv)
 	t0 = now();
 	if (exec(dst, "BEGIN"))
 		goto out;
-	if (sqlite3_prepare_v2(src,
-			       "SELECT sql FROM sqlite_master WHERE type = 'table'"
-			       " AND name NOT LIKE 'sqlite_%'"
-			       " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY rowid",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(src, tables_sql(module != NULL), -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW)
-		if (exec(dst, (const char *)sqlite3_column_text(st, 0)))
+		if (sqlite3_column_int(st, 2) ?
+		    create_row_table(src, dst, (const char *)sqlite3_column_text(st, 0)) :
+		    exec(dst, (const char *)sqlite3_column_text(st, 1)))
 			goto out;
 	sqlite3_finalize(st);
 	st = NULL;
@@ -248,11 +322,7 @@ int main(int argc, char **argv)
 		goto out;
 	t_ins += now() - t0;
 
-	if (sqlite3_prepare_v2(src,
-			       "SELECT name FROM sqlite_master WHERE type = 'table'"
-			       " AND name NOT LIKE 'sqlite_%'"
-			       " AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY rowid",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(src, tables_sql(module != NULL), -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);

@@ -25,7 +25,7 @@ done
 mkdir -p "$build"
 if [ $do_build = 1 ] && [ -z "${WC_BIN:-}" ]; then
 	cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWC_TESTS=OFF >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target waitchain >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target waitchain waitchain_sqlite >/dev/null
 fi
 cc -O2 -std=c11 -Wall -Wextra -o "$build/wc-floor" "$here/floor.c" $(pkg-config --cflags --libs sqlite3)
 [ $do_record = 0 ] || "$here/record.sh"
