@@ -352,6 +352,7 @@ struct actx {
 	struct hroot *deferred;
 	size_t ndeferred, capdeferred;
 	struct chainw *chain;	/* chain.c's writer state */
+	struct hsum *hsum;	/* holdsum.c: chain rows summed */
 
 	/* global mutexes imposed on pass 1 (a rerun after a wrong estimate) */
 	struct { int64_t pid; uint64_t uaddr; } *forced_globals;
@@ -508,23 +509,56 @@ void hstate_of_open(const struct actx *c, const struct athread *t,
 
 /* --- chains (chain.c) ------------------------------------------------------- */
 
-/* A root whose chain waits for the end of the capture. */
+/* A root block: its chain is written now, or at the end of the capture
+ * (c->deferred, which owns h). */
 struct hroot {
 	int64_t id;
 	int32_t tid;
 	uint64_t from, to;
-	struct hrow *h;		/* owned */
+	int64_t pid;		/* the futex's process, -1 unknown */
+	uint64_t uaddr;		/* the futex word */
+	int global;		/* a vCPU block on the global mutex */
+	struct hrow *h;
 	size_t nh;
 };
 
-/* Opens / flushes / frees the chain writer. */
+/* Opens / flushes / frees the chain writer (and holdsum.c's sums: the
+ * flush, at the end of pass 1, writes holder_time). */
 int chain_open(struct actx *c);
 int chain_flush(struct actx *c);
 void chain_close(struct actx *c);
-/* Writes the chain rows of root block ID of thread TID over [FROM, TO)
- * with holder rows H[0..NH).  0 or an error. */
-int chain_root(struct actx *c, int64_t id, int32_t tid, uint64_t from,
-	       uint64_t to, const struct hrow *h, size_t nh);
+/* Writes the chain rows of root R (block R->id of thread R->tid over
+ * [R->from, R->to) with holder rows R->h[0..R->nh)), and sums them into
+ * holder_time.  0 or an error. */
+int chain_root(struct actx *c, const struct hroot *r);
+
+/* --- holder_time (holdsum.c) ------------------------------------------------- */
+
+/* What holder_time needs of one chain row. */
+struct hsum_row {
+	int depth;
+	int32_t tid;		/* -1 unknown */
+	int64_t utid;		/* 0 unknown */
+	uint64_t from, to;
+	const char *state;	/* chain.state */
+	int64_t parent_utid;	/* depth > 1: the holder this row expands */
+	int32_t parent_tid;
+	int has_pfutex;		/* depth > 1: the futex that holder waited on */
+	int64_t pfutex_pid;
+	uint64_t pfutex_uaddr;
+};
+
+/* Opens / frees the sums (c->hsum). */
+int hsum_open(struct actx *c);
+void hsum_close(struct actx *c);
+/* The rows that follow belong to root block BLOCK_ID (futex PID, UADDR;
+ * GLOBAL: a vCPU block on the global mutex).  0 or an error. */
+int hsum_root(struct actx *c, int64_t block_id, int64_t pid, uint64_t uaddr,
+	      int global);
+/* Adds chain row R of the current root.  0 or an error. */
+int hsum_add(struct actx *c, const struct hsum_row *r);
+/* Writes the holder_time rows.  0 or an error. */
+int hsum_write(struct actx *c);
 
 /* timeline.c: pass 1.  0 or a negative code. */
 int timeline_run(struct actx *c);

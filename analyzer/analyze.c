@@ -586,7 +586,7 @@ out:
 /* The analysis tables: ordinary ones, then the columnar ones (emptied
  * with wc_coltab_clear(): the module refuses DELETE). */
 static const char *const analysis_tables[] = {
-	"analysis", "vcpu", "futex_object", "global_lock",
+	"analysis", "vcpu", "futex_object", "global_lock", "holder_time",
 };
 static const char *const analysis_coltabs[] = {
 	"thread_state", "block", "lock_wait", "block_holder", "chain",

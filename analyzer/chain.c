@@ -57,13 +57,22 @@ struct chain_row {
 	int32_t preempted_by;	/* -1 NULL */
 	int32_t cpu;		/* -1 NULL */
 	int uncertain;
+	/* for holder_time: the row this one expands (depth > 1) */
+	int64_t parent_utid;	/* 0 NULL */
+	int has_pfutex;
+	int64_t pfutex_pid;
+	uint64_t pfutex_uaddr;
 };
 
 int chain_open(struct actx *c)
 {
+	int rc;
+
 	c->chain = calloc(1, sizeof(*c->chain));
 	if (!c->chain)
 		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+	if ((rc = hsum_open(c)))
+		return rc;
 	return awr_new(c, &c->chain->ins, "chain", "id, block_id, parent_id, "
 			  "depth, tid, utid, from_ns, to_ns, state, "
 			  "futex_uaddr, futex_pid, sub_block_id, parent_tid, "
@@ -72,11 +81,14 @@ int chain_open(struct actx *c)
 
 int chain_flush(struct actx *c)
 {
-	return c->chain && c->chain->ins ? awr_flush(c, c->chain->ins) : 0;
+	int rc = c->chain && c->chain->ins ? awr_flush(c, c->chain->ins) : 0;
+
+	return !rc && c->hsum ? hsum_write(c) : rc;
 }
 
 void chain_close(struct actx *c)
 {
+	hsum_close(c);
 	if (!c->chain)
 		return;
 	awr_free(c->chain->ins);
@@ -110,7 +122,19 @@ static int emit(struct actx *c, const struct chain_row *r, int64_t *id)
 	awr_i64(w, 14, r->preempted_by, r->preempted_by < 0);
 	awr_i64(w, 15, r->cpu, r->cpu < 0);
 	awr_int(w, 16, r->uncertain || actx_lost_overlaps(c, r->from, r->to));
-	return awr_row(c, w);
+	if ((rc = awr_row(c, w)))
+		return rc;
+	{
+		const struct hsum_row s = {
+			.depth = r->depth, .tid = r->tid, .utid = r->utid,
+			.from = r->from, .to = r->to, .state = r->state,
+			.parent_utid = r->parent_utid, .parent_tid = r->parent_tid,
+			.has_pfutex = r->has_pfutex, .pfutex_pid = r->pfutex_pid,
+			.pfutex_uaddr = r->pfutex_uaddr,
+		};
+
+		return hsum_add(c, &s);
+	}
 }
 
 /* The chain row of state S clipped to [SF, SE) for holder row R. */
@@ -145,9 +169,16 @@ static void piece_of(const struct chain_row *r, const struct hstate *s,
 	}
 }
 
+/*
+ * Writes the rows of holders H[0..NH) clipped to [CLIP_FROM, CLIP_TO) at
+ * DEPTH, children of chain row PARENT_ID (thread PARENT_TID, utid
+ * PARENT_UTID, asleep on PFUTEX; -1, the waiter and NULL at depth 1),
+ * expanding the holders' own futex sleeps below them.
+ */
 static int expand(struct actx *c, const struct hrow *h, size_t nh,
 		  uint64_t clip_from, uint64_t clip_to, int depth,
-		  int64_t parent_id, int32_t parent_tid)
+		  int64_t parent_id, int32_t parent_tid, int64_t parent_utid,
+		  const struct hblock *pfutex)
 {
 	struct chainw *q = c->chain;
 	int rc = 0;
@@ -159,7 +190,10 @@ static int expand(struct actx *c, const struct hrow *h, size_t nh,
 			.parent_id = parent_id, .depth = depth, .tid = -1,
 			.from = f, .to = t, .futex_pid = -1, .sub_block = -1,
 			.parent_tid = parent_tid, .preempted_by = -1, .cpu = -1,
-			.uncertain = !h[i].exact,
+			.uncertain = !h[i].exact, .parent_utid = parent_utid,
+			.has_pfutex = pfutex != NULL,
+			.pfutex_pid = pfutex ? pfutex->pid : -1,
+			.pfutex_uaddr = pfutex ? pfutex->uaddr : 0,
 		};
 		const struct athread *ht;
 		struct hstate *s;
@@ -245,7 +279,7 @@ static int expand(struct actx *c, const struct hrow *h, size_t nh,
 			    q->npath < MAX_PATH && depth + 1 < MAX_PATH) {
 				q->path[q->npath++] = h[i].tid;
 				rc = expand(c, sub->h, sub->nh, sf, se, depth + 1, id,
-					    h[i].tid);
+					    h[i].tid, h[i].utid, sub);
 				q->npath--;
 				/* the recursion may have grown other levels'
 				 * buffers, never this one */
@@ -267,18 +301,19 @@ static int expand(struct actx *c, const struct hrow *h, size_t nh,
 	return rc;
 }
 
-int chain_root(struct actx *c, int64_t id, int32_t tid, uint64_t from,
-	       uint64_t to, const struct hrow *h, size_t nh)
+int chain_root(struct actx *c, const struct hroot *r)
 {
 	struct chainw *q = c->chain;
 	int rc;
 
-	q->root_id = id;
-	q->path[0] = tid;
+	q->root_id = r->id;
+	q->path[0] = r->tid;
 	q->npath = 1;
 	q->deadlock_warned = 0;
 	c->n_chain_blocks++;
-	rc = expand(c, h, nh, from, to, 1, -1, tid);
+	rc = hsum_root(c, r->id, r->pid, r->uaddr, r->global);
+	if (!rc)
+		rc = expand(c, r->h, r->nh, r->from, r->to, 1, -1, r->tid, 0, NULL);
 	if (!rc && (c->n_chain_blocks & 0xfff) == 0 && c->opt->interrupted &&
 	    *c->opt->interrupted)
 		rc = wc_err(c->err, WC_EINTERRUPTED, c->path,

@@ -431,6 +431,16 @@ static int block_done(struct actx *c, struct athread *t,
 	 * root, like a block asleep since before the capture that only its
 	 * waker's release ties to the word) */
 	if (b->obj && b->obj->is_root && b->obj->wait_calls && b->uaddr_known) {
+		/* as in its block row: futex_pid, futex_uaddr,
+		 * on_global_lock && is_vcpu */
+		const struct hroot root = {
+			.id = id, .tid = t->tid, .from = b->start_ns,
+			.to = b->end_ns, .pid = b->obj->pid >= 0 ? b->obj->pid : -1,
+			.uaddr = b->uaddr,
+			.global = b->obj->is_global && t->is_vcpu,
+			.h = h->v, .nh = h->n,
+		};
+
 		if (c->defer_chains) {
 			struct hroot *r;
 
@@ -442,8 +452,9 @@ static int block_done(struct actx *c, struct athread *t,
 			}
 			c->deferred = r;
 			r = &c->deferred[c->ndeferred++];
-			*r = (struct hroot){ id, t->tid, b->start_ns, b->end_ns,
-					     NULL, 0 };
+			*r = root;
+			r->h = NULL;
+			r->nh = 0;
 			/* a copy: the rows also go to the history */
 			if (h->n) {
 				r->h = malloc(h->n * sizeof(*r->h));
@@ -456,8 +467,7 @@ static int block_done(struct actx *c, struct athread *t,
 				r->nh = h->n;
 			}
 		} else {
-			rc = chain_root(c, id, t->tid, b->start_ns, b->end_ns,
-					h->v, h->n);
+			rc = chain_root(c, &root);
 		}
 	}
 	if (rc || !b->uaddr_known) {
@@ -1570,7 +1580,7 @@ int timeline_run(struct actx *c)
 	for (size_t i = 0; i < c->ndeferred && !rc; i++) {
 		const struct hroot *r = &c->deferred[i];
 
-		rc = chain_root(c, r->id, r->tid, r->from, r->to, r->h, r->nh);
+		rc = chain_root(c, r);
 	}
 	if (rc)
 		goto out;

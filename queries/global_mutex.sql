@@ -18,14 +18,14 @@
 -- One row per global_lock row (normally one: one QEMU process).  Holding
 -- time is vCPU-weighted: when two vCPUs wait on the same holder at the same
 -- time, that time counts twice, exactly as blocked_ns does.
+-- Holding times come from holder_time (chain rows of depth 1 summed by the
+-- analysis), the same sums as over chain joined to block.
 WITH held AS (
-    SELECT b.futex_pid AS pid, b.futex_uaddr AS uaddr, c.utid, c.tid,
-           SUM(c.to_ns - c.from_ns) AS ns
-    FROM chain c
-    JOIN block b ON b.id = c.block_id
-    WHERE c.depth = 1 AND b.is_vcpu = 1 AND b.on_global_lock = 1
-      AND c.tid IS NOT NULL
-    GROUP BY b.futex_pid, b.futex_uaddr, c.utid, c.tid
+    SELECT h.root_pid AS pid, h.root_uaddr AS uaddr, h.utid, h.tid,
+           SUM(h.time_ns) AS ns
+    FROM holder_time h
+    WHERE h.depth = 1 AND h.root_global = 1 AND h.tid IS NOT NULL
+    GROUP BY h.root_pid, h.root_uaddr, h.utid, h.tid
 ),
 ranked AS (
     SELECT held.*, ROW_NUMBER() OVER (PARTITION BY pid, uaddr ORDER BY ns DESC, tid) AS rn

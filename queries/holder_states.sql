@@ -11,25 +11,28 @@
 -- Read depth 1 as "while vCPUs waited, the holder was ...", depth 2 as
 -- "... and when the holder itself waited on a futex, that futex's holder
 -- was ...".  Deeper rows are a subset of the 'futex' time of the depth above.
+-- Sums come from holder_time (the chain rows summed by the analysis).
 WITH roots AS (
-    SELECT id, end_ns - start_ns AS dur FROM block
+    SELECT SUM(end_ns - start_ns) AS ns FROM block
     WHERE (COALESCE(:all_blocks, 0) = 0 AND is_vcpu = 1 AND on_global_lock = 1)
        OR (COALESCE(:all_blocks, 0) <> 0 AND id IN (SELECT DISTINCT block_id FROM chain))
 ),
-rows AS (
-    SELECT c.depth, c.state, c.block_id, c.utid, c.tid, c.to_ns - c.from_ns AS ns
-    FROM chain c CROSS JOIN roots r ON r.id = c.block_id
+agg AS (
+    SELECT depth, state, SUM(time_ns) AS ns, SUM(intervals) AS intervals,
+           SUM(state_blocks) AS blocks, COUNT(DISTINCT COALESCE(utid, -1)) AS threads
+    FROM holder_time
+    WHERE COALESCE(:all_blocks, 0) <> 0 OR root_global = 1
+    GROUP BY depth, state
 ),
-bydepth AS (SELECT depth, SUM(ns) AS ns FROM rows GROUP BY depth)
-SELECT r.depth AS depth,
-       r.state AS state,
-       SUM(r.ns) AS time_ns,
-       ROUND(SUM(r.ns) / 1e6, 3) AS time_ms,
-       ROUND(100.0 * SUM(r.ns) / NULLIF(d.ns, 0), 2) AS pct_of_depth,
-       ROUND(100.0 * SUM(r.ns) / NULLIF((SELECT SUM(dur) FROM roots), 0), 2) AS pct_of_blocked,
-       COUNT(*) AS intervals,
-       COUNT(DISTINCT r.block_id) AS blocks,
-       COUNT(DISTINCT COALESCE(r.utid, -1)) AS threads
-FROM rows r JOIN bydepth d ON d.depth = r.depth
-GROUP BY r.depth, r.state
-ORDER BY r.depth, time_ns DESC, r.state;
+bydepth AS (SELECT depth, SUM(ns) AS ns FROM agg GROUP BY depth)
+SELECT a.depth AS depth,
+       a.state AS state,
+       a.ns AS time_ns,
+       ROUND(a.ns / 1e6, 3) AS time_ms,
+       ROUND(100.0 * a.ns / NULLIF(d.ns, 0), 2) AS pct_of_depth,
+       ROUND(100.0 * a.ns / NULLIF((SELECT ns FROM roots), 0), 2) AS pct_of_blocked,
+       a.intervals AS intervals,
+       a.blocks AS blocks,
+       a.threads AS threads
+FROM agg a JOIN bydepth d ON d.depth = a.depth
+ORDER BY a.depth, time_ns DESC, a.state;

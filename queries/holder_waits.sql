@@ -11,17 +11,20 @@
 --   blocks — distinct vCPU blocks concerned
 -- Reads "while CPU 1/KVM waited for the BQL, qemu-main held it but was
 -- itself waiting on futex 0x...168 held by worker, which was blocked_io".
-WITH roots AS (
-    SELECT id, end_ns - start_ns AS dur FROM block b WHERE is_vcpu = 1 AND on_global_lock = 1
-      AND (:pid IS NULL OR b.futex_pid = :pid) AND (:uaddr IS NULL OR b.futex_uaddr = :uaddr)
+-- Sums come from holder_time (depth-2 chain rows summed by the analysis;
+-- their parents are always 'futex' rows).
+WITH rows AS (
+    SELECT h.parent_utid AS putid, h.parent_tid AS ptid,
+           h.parent_futex_pid AS futex_pid, h.parent_futex_uaddr AS futex_uaddr,
+           h.utid, h.tid, h.state, h.time_ns AS ns, h.blocks
+    FROM holder_time h
+    WHERE h.depth = 2 AND h.root_global = 1
+      AND (:pid IS NULL OR h.root_pid = :pid) AND (:uaddr IS NULL OR h.root_uaddr = :uaddr)
 ),
-rows AS (
-    SELECT p.utid AS putid, p.tid AS ptid, p.futex_pid, p.futex_uaddr,
-           c.utid, c.tid, c.state, c.block_id, c.to_ns - c.from_ns AS ns
-    FROM chain c
-    JOIN chain p ON p.id = c.parent_id
-    JOIN roots r ON r.id = c.block_id
-    WHERE c.depth = 2 AND p.state = 'futex'
+total AS (
+    SELECT SUM(b.end_ns - b.start_ns) AS ns FROM block b
+    WHERE b.is_vcpu = 1 AND b.on_global_lock = 1
+      AND (:pid IS NULL OR b.futex_pid = :pid) AND (:uaddr IS NULL OR b.futex_uaddr = :uaddr)
 )
 SELECT ptid AS holder_tid,
        (SELECT comm FROM thread WHERE utid = putid) AS holder,
@@ -33,8 +36,8 @@ SELECT ptid AS holder_tid,
        state AS next_state,
        SUM(ns) AS time_ns,
        ROUND(SUM(ns) / 1e6, 3) AS time_ms,
-       ROUND(100.0 * SUM(ns) / NULLIF((SELECT SUM(dur) FROM roots), 0), 2) AS pct_of_blocked,
-       COUNT(DISTINCT block_id) AS blocks
+       ROUND(100.0 * SUM(ns) / NULLIF((SELECT ns FROM total), 0), 2) AS pct_of_blocked,
+       SUM(blocks) AS blocks
 FROM rows
 GROUP BY putid, ptid, futex_pid, futex_uaddr, rows.utid, tid, state
 ORDER BY time_ns DESC, holder_tid, next_tid

@@ -118,6 +118,37 @@ CREATE VIRTUAL TABLE chain USING wc_columnar(
     uncertain     INTEGER
 );
 
+-- The chain rows summed by what the canned holder questions group on
+-- (top_holders, holder_states, holder_waits, global_mutex): one row per
+-- distinct (root futex, root kind, depth, state, holder, parent holder and
+-- the futex it waited on), written by the analysis as it writes chain, so
+-- that those questions read a few thousand rows instead of sorting
+-- millions.  SUM(time_ns) over any subset equals SUM(to_ns - from_ns) over
+-- the same chain rows.  Distinct root blocks cannot be summed across rows,
+-- hence three counts: blocks (of this exact row), holder_blocks (each root
+-- block counted on one row per (root, depth, holder): summed over states
+-- and parents it gives the distinct blocks of a holder) and state_blocks
+-- (one row per (root, depth, state): summed over holders it gives the
+-- distinct blocks of a state).
+CREATE TABLE holder_time (
+    root_pid        INTEGER,          -- block.futex_pid of the root block
+    root_uaddr      INTEGER NOT NULL, -- block.futex_uaddr of the root block
+    root_global     INTEGER NOT NULL, -- 1: the root is a vCPU block on the global mutex (is_vcpu = 1 AND on_global_lock = 1)
+    depth           INTEGER NOT NULL, -- chain.depth
+    state           TEXT NOT NULL,    -- chain.state
+    utid            INTEGER,          -- chain.utid (NULL: holder unknown)
+    tid             INTEGER,          -- chain.tid
+    parent_utid     INTEGER,          -- depth > 1: utid of the chain row expanded (the holder one level up); NULL at depth 1
+    parent_tid      INTEGER,          -- depth > 1: its tid (chain.parent_tid); NULL at depth 1
+    parent_futex_pid   INTEGER,       -- depth > 1: the futex that holder slept on (its chain row's futex_pid)
+    parent_futex_uaddr INTEGER,       -- depth > 1: and its word (futex_uaddr)
+    time_ns         INTEGER NOT NULL, -- SUM(to_ns - from_ns) of these chain rows
+    intervals       INTEGER NOT NULL, -- chain rows
+    blocks          INTEGER NOT NULL, -- distinct root blocks with such rows
+    holder_blocks   INTEGER NOT NULL, -- see above
+    state_blocks    INTEGER NOT NULL  -- see above
+);
+
 -- vCPU threads (comm matching the --vcpu pattern).
 CREATE TABLE vcpu (
     utid        INTEGER PRIMARY KEY,

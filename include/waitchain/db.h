@@ -32,7 +32,7 @@
 #include "waitchain/importer.h"
 
 #define WC_DB_APPLICATION_ID 0x77636861	/* 'wcha' */
-#define WC_DB_SCHEMA_VERSION 4
+#define WC_DB_SCHEMA_VERSION 5
 
 /* --- opening --------------------------------------------------------------- */
 

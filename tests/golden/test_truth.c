@@ -25,6 +25,9 @@
  *  (c) depth-1 chain rows where the holder sleeps on the block-layer
  *      lock: the depth-2 row covering the middle of that row names the
  *      thread holds.csv says held the block lock then.  >= 99%.
+ *  (e) holder_time, summed by the analysis while it writes the chain,
+ *      has exactly the rows its SQL definition computes from chain and
+ *      block (holder_time_ref.h).
  *  (d) the global mutex found is locks.csv's `global`; the vCPU threads
  *      found are threads.csv's `vcpu` rows (for samples whose vCPU names
  *      are not QEMU's, e.g. hostile-names, --vcpu is an exact-match
@@ -42,6 +45,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "holder_time_ref.h"
 #include "wc_test.h"
 #include "waitchain/analyze.h"
 #include "waitchain/db.h"
@@ -337,6 +341,23 @@ static void check_dir(const char *dir, const char *sample, const char *format)
 	cr_expect_eq(n, t.nvcpu, "%s %s: %d vCPUs found, truth %d", sample, format, n, t.nvcpu);
 	for (int i = 0; i < n && i < t.nvcpu; i++)
 		cr_expect_eq(ids[i], t.vcpus[i], "%s %s: vCPU %d", sample, format, ids[i]);
+
+	/* (e) */
+	st = prep(db, "SELECT (SELECT count(*) FROM holder_time),"
+		  " (SELECT count(*) FROM (SELECT " WC_HOLDER_TIME_COLUMNS " FROM holder_time"
+		  "  EXCEPT SELECT * FROM (" WC_HOLDER_TIME_REF_SELECT "))),"
+		  " (SELECT count(*) FROM (" WC_HOLDER_TIME_REF_SELECT
+		  "  EXCEPT SELECT " WC_HOLDER_TIME_COLUMNS " FROM holder_time))");
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sqlite3_errmsg(db));
+	cr_expect_gt(sqlite3_column_int64(st, 0), 0, "%s %s: holder_time is empty",
+		     sample, format);
+	cr_expect_eq(sqlite3_column_int64(st, 1), 0,
+		     "%s %s: %lld holder_time rows the chain rows do not sum to", sample,
+		     format, (long long)sqlite3_column_int64(st, 1));
+	cr_expect_eq(sqlite3_column_int64(st, 2), 0,
+		     "%s %s: %lld sums of chain rows missing from holder_time", sample,
+		     format, (long long)sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
 
 	/* (a) and (b) */
 	st = prep(db,

@@ -3,7 +3,8 @@
  * report tests (test_queries.c, test_report.c).
  *
  * Only capture metadata, threads, stacks and the analysis tables are
- * filled (the queries never read raw events).  Every number the tests
+ * filled (the queries never read raw events); holder_time is computed
+ * from chain and block by its SQL definition (holder_time_ref.h).  Every number the tests
  * expect is derived by hand from these rows; the scenario (times in ns):
  *
  *   pid 100 "qemu": main loop tid 100 "qemu-main" (utid 1), vCPUs 101
@@ -27,6 +28,8 @@
  */
 #ifndef WC_REPORT_FIXTURE_H
 #define WC_REPORT_FIXTURE_H
+
+#include "holder_time_ref.h"
 
 static const char wc_report_fixture_sql[] =
 	"INSERT INTO capture(key,value) VALUES"
@@ -160,6 +163,9 @@ static const char wc_report_fixture_sql[] =
 	" (2,2,4294967808,1,'do_futex',8,'[kernel.kallsyms]',NULL),"
 	" (2,3,3735928559,0,NULL,NULL,NULL,NULL),"
 	" (3,0,4294968064,1,'io_schedule',4,'[kernel.kallsyms]',NULL),"
-	" (3,1,4294968320,1,'blk_wait',4,'[kernel.kallsyms]',NULL);\n";
+	" (3,1,4294968320,1,'blk_wait',4,'[kernel.kallsyms]',NULL);\n"
+	/* what the analysis sums while writing the chain rows above */
+	"INSERT INTO holder_time(" WC_HOLDER_TIME_COLUMNS ") "
+	WC_HOLDER_TIME_REF_SELECT ";\n";
 
 #endif /* WC_REPORT_FIXTURE_H */
