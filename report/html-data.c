@@ -131,6 +131,15 @@ static int db_error(struct data *d, const char *what)
 		      sqlite3_errmsg(d->db));
 }
 
+/* The error for rows of TABLE that do not come in the block order the
+ * analysis writes (a database not written by it). */
+static int out_of_order(struct data *d, const char *table)
+{
+	return wc_err(d->err, WC_EDB, d->path,
+		      "report: %s rows are not in block order (analyze the capture again)",
+		      table);
+}
+
 /*
  * The result of a loop stepping a report query: RC is its last value,
  * SQLITE_DONE when every row was read, another SQLite code when stepping
@@ -336,18 +345,17 @@ static int choose_lanes(struct data *d, const struct wc_report_options *opt)
 	if (!rc)
 		rc = lanes_from(d,
 			"SELECT h.holder_utid, NULL, sum(h.to_ns - h.from_ns) "
-			"FROM block_holder h JOIN block b ON b.id = h.block_id "
-			"WHERE b.on_global_lock = 1 AND b.is_vcpu = 1 "
+			"FROM block_holder h "
+			"WHERE +h.block_id IN (SELECT id FROM block "
+			"WHERE on_global_lock = 1 AND is_vcpu = 1) "
 			"AND h.holder_utid IS NOT NULL "
 			"GROUP BY h.holder_utid ORDER BY 3 DESC", "holder");
 	/* deeper links of their chains (the lock the holder waited on...) */
 	if (!rc)
 		rc = lanes_from(d,
-			"SELECT c.utid, NULL FROM chain c "
-			"JOIN block b ON b.id = c.block_id "
-			"WHERE b.on_global_lock = 1 AND b.is_vcpu = 1 "
-			"AND c.depth > 1 AND c.utid IS NOT NULL "
-			"GROUP BY c.utid ORDER BY sum(c.to_ns - c.from_ns) DESC", "chain");
+			"SELECT utid, NULL FROM holder_time "
+			"WHERE root_global = 1 AND depth > 1 AND utid IS NOT NULL "
+			"GROUP BY utid ORDER BY sum(time_ns) DESC, utid", "chain");
 	for (size_t i = 0; !rc && opt && i < opt->nthreads; i++) {
 		sqlite3_stmt *st = NULL;
 
@@ -437,23 +445,98 @@ static int row_state(const char *state, const char *rreason,
 	return ST_UNKNOWN;
 }
 
+/*
+ * The futex blocks, for the states of sleeping intervals: *OUT gets
+ * (id << 1 | on_global_lock) of each, ascending (block is keyed by id: no
+ * sort), *N their count.  Caller frees *OUT.  0 or a negative code.
+ */
+static int load_futex_blocks(struct data *d, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc = prepare(d, "SELECT id, on_global_lock FROM block "
+			 "WHERE reason = 'futex' ORDER BY id", &st);
+
+	*out = NULL;
+	*n = 0;
+	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		rc = 0;	/* SQLITE_ROW */
+		if (id < 0 || id > INT64_MAX / 2 || (*n && id <= (*out)[*n - 1] >> 1)) {
+			rc = out_of_order(d, "block");
+			break;
+		}
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out), d)))
+			break;
+		(*out)[(*n)++] = id << 1 | (sqlite3_column_int(st, 1) ? 1 : 0);
+	}
+	rc = step_end(d, rc, "reading block");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* For block ID (NULL: none): *is_futex and *on_global from the list
+ * load_futex_blocks() made. */
+static void futex_block_of(const int64_t *fb, size_t n, sqlite3_stmt *st,
+			   int col, int *is_futex, int *on_global)
+{
+	int64_t id;
+	size_t lo = 0, hi = n;
+
+	*is_futex = *on_global = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	id = sqlite3_column_int64(st, col);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((fb[mid] >> 1) == id) {
+			*is_futex = 1;
+			*on_global = (int)(fb[mid] & 1);
+			return;
+		}
+		if ((fb[mid] >> 1) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+}
+
 /* Encodes the thread_state rows of every lane thread into its stream,
  * in one pass in (utid, start) order (thread_state is stored in the
- * order the analysis wrote it: SQLite sorts it). */
+ * order the analysis wrote it: SQLite sorts the lanes' rows).  What a
+ * sleeping interval's block was comes from one read of the futex blocks,
+ * not a look-up per row. */
 static int read_intervals(struct data *d)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(d,
-		"SELECT ts.utid, ts.start_ns, ts.end_ns, ts.state, "
-		"ts.runnable_reason, b.reason, b.on_global_lock, b.id "
-		"FROM thread_state ts LEFT JOIN block b ON b.id = ts.block_id "
-		"ORDER BY ts.utid, ts.start_ns", &st);
+	struct wc_buf sql = WC_BUF_INIT;
+	int64_t *fb = NULL;
+	size_t nfb = 0;
 	int64_t cur_utid = INT64_MIN;
 	struct lane *l = NULL;
+	int rc;
 
+	if (!d->nlanes)
+		return 0;
+	rc = load_futex_blocks(d, &fb, &nfb);
+	if (!rc && wc_buf_adds(&sql, "SELECT utid, start_ns, end_ns, state, "
+			       "runnable_reason, block_id FROM thread_state "
+			       "WHERE +utid IN ("))
+		rc = nomem(d);
+	for (size_t i = 0; !rc && i < d->nlanes; i++)
+		if (wc_buf_printf(&sql, "%s%" PRId64, i ? "," : "",
+				  d->thr[d->lanes[i].thr].utid))
+			rc = nomem(d);
+	if (!rc && wc_buf_adds(&sql, ") ORDER BY utid, start_ns"))
+		rc = nomem(d);
+	if (!rc)
+		rc = prepare(d, wc_buf_str(&sql), &st);
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = 0;	/* SQLITE_ROW */
 		int64_t utid = sqlite3_column_int64(st, 0);
+		int is_futex, on_global;
 
 		if (utid != cur_utid) {
 			struct thr *t = thr_find(d, utid);
@@ -463,19 +546,22 @@ static int read_intervals(struct data *d)
 			cur_utid = utid;
 			l = t && t->lane >= 0 ? &d->lanes[t->lane] : NULL;
 		}
-		if (!rc && l)
-			rc = lane_push(d, l, sqlite3_column_int64(st, 1) - d->t0,
-				sqlite3_column_int64(st, 2) - d->t0,
-				row_state((const char *)sqlite3_column_text(st, 3),
-					  (const char *)sqlite3_column_text(st, 4),
-					  (const char *)sqlite3_column_text(st, 5),
-					  sqlite3_column_int(st, 6),
-					  sqlite3_column_type(st, 7) != SQLITE_NULL));
+		if (rc || !l)
+			continue;
+		futex_block_of(fb, nfb, st, 5, &is_futex, &on_global);
+		rc = lane_push(d, l, sqlite3_column_int64(st, 1) - d->t0,
+			       sqlite3_column_int64(st, 2) - d->t0,
+			       row_state((const char *)sqlite3_column_text(st, 3),
+					 (const char *)sqlite3_column_text(st, 4),
+					 is_futex ? "futex" : NULL, on_global,
+					 is_futex));
 	}
 	rc = step_end(d, rc, "reading thread_state");
 	if (!rc)
 		rc = l ? lane_flush(d, l) : 0;
 	sqlite3_finalize(st);
+	wc_buf_free(&sql);
+	free(fb);
 	return rc;
 }
 
@@ -711,11 +797,15 @@ static int write_holder_rows(struct data *d, struct wc_buf *out)
 	struct wc_buf bin = WC_BUF_INIT;
 	int64_t prev = 0, prev_end = 0;
 	size_t n = 0;
+	/* rows are stored by (block_id, seq) (a block's holders are written
+	 * together, blocks in id order: schema/040_analysis.sql), so the
+	 * append order is that order and SQLite need not sort; the '+' keeps
+	 * the IN a per-row test instead of one look-up per block */
 	int rc = prepare(d,
 		"SELECT h.block_id, h.holder_utid, h.from_ns, h.to_ns, "
 		"h.certainty, h.is_waker FROM block_holder h "
-		"JOIN block b ON b.id = h.block_id WHERE b.on_global_lock = 1 "
-		"ORDER BY h.block_id, h.seq", &st);
+		"WHERE +h.block_id IN (SELECT id FROM block WHERE on_global_lock = 1) "
+		"ORDER BY h.row", &st);
 
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = 0;	/* SQLITE_ROW */
@@ -725,6 +815,10 @@ static int write_holder_rows(struct data *d, struct wc_buf *out)
 		rc = 0;
 		if (pos < 0)
 			continue;
+		if (pos < prev) {
+			rc = out_of_order(d, "block_holder");
+			break;
+		}
 		if ((rc = col_thr_idx(d, st, 1, &th)))
 			break;
 		from = sqlite3_column_int64(st, 2) - d->t0;
@@ -760,11 +854,15 @@ static int write_chain_rows(struct data *d, struct wc_buf *out)
 	struct wc_buf bin = WC_BUF_INIT;
 	int64_t prev = 0, prev_end = 0;
 	size_t n = 0;
+	/* chain ids follow their blocks (a root's rows together, roots in
+	 * block id order: schema/040_analysis.sql), so id order is
+	 * (block_id, id) order and SQLite need not sort */
 	int rc = prepare(d,
 		"SELECT c.block_id, c.depth, c.utid, c.from_ns, c.to_ns, c.state, "
 		"c.uncertain, c.futex_pid, c.futex_uaddr, c.preempted_by "
-		"FROM chain c JOIN block b ON b.id = c.block_id "
-		"WHERE b.on_global_lock = 1 ORDER BY c.block_id, c.id", &st);
+		"FROM chain c "
+		"WHERE +c.block_id IN (SELECT id FROM block WHERE on_global_lock = 1) "
+		"ORDER BY c.id", &st);
 
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = 0;	/* SQLITE_ROW */
@@ -774,6 +872,10 @@ static int write_chain_rows(struct data *d, struct wc_buf *out)
 		rc = 0;
 		if (pos < 0)
 			continue;
+		if (pos < prev) {
+			rc = out_of_order(d, "chain");
+			break;
+		}
 		if ((rc = col_thr_idx(d, st, 2, &th)))
 			break;
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL &&
