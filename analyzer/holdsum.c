@@ -23,6 +23,7 @@
  * and states, never by events.  Keys come from the capture: the table
  * compares whole keys, so hostile collisions cost time, not correctness.
  */
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ struct hsum {
 	size_t nfutexes, capfutexes;
 	struct amap futex_ix;	/* (pid, uaddr) -> index + 1 */
 	size_t last_pf;		/* index + 1 of the last parent futex */
+	size_t last_root;	/* index of the last root's futex */
 	/* the root whose rows come now */
 	int64_t block;
 	uint64_t root_bits;	/* root_global << 16 | root index << 32 */
@@ -140,20 +142,31 @@ int hsum_root(struct actx *c, int64_t block_id, int64_t pid, uint64_t uaddr,
 	      int global)
 {
 	struct hsum *s = c->hsum;
-	int64_t ix = futex_index(s, pid, uaddr);
+	int64_t ix;
 
-	if (ix < 0)
+	/* most roots are blocks on the same lock (the global mutex) */
+	if (s->nfutexes && s->futexes[s->last_root].pid == pid &&
+	    s->futexes[s->last_root].uaddr == uaddr)
+		ix = (int64_t)s->last_root;
+	else if ((ix = futex_index(s, pid, uaddr)) < 0)
 		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
+	s->last_root = (size_t)ix;
 	s->block = block_id;
 	s->root_bits = (uint64_t)!!global << 16 | (uint64_t)ix << 32;
 	s->last = 0;
 	return 0;
 }
 
+/* Multiplicative: keys are few and the table compares them whole, so a
+ * weak hash costs probes, never correctness; this runs per chain row. */
 static uint64_t key_hash(const struct hkey *k)
 {
-	return wc_mix64(k->w[0] ^ wc_mix64(k->w[1] ^ wc_mix64(k->w[2] ^
-							      wc_mix64(k->w[3]))));
+	uint64_t h = k->w[0] * 0x9e3779b97f4a7c15ULL ^
+		     k->w[1] * 0xc2b2ae3d27d4eb4fULL ^
+		     k->w[2] * 0x165667b19e3779f9ULL ^
+		     k->w[3] * 0xd6e8feb86659fd93ULL;
+
+	return h ^ h >> 29;
 }
 
 /* Rebuilds the hash table with twice the slots.  0 or -WC_ENOMEM. */
@@ -212,8 +225,8 @@ static ptrdiff_t entry(struct hsum *s, const struct hkey *k)
 }
 
 /* The index of STATE in state_names (chain.c's literals; anything else
- * counts as 'unknown').  Called per chain row: the first letters decide,
- * one strcmp() confirms. */
+ * counts as 'unknown').  Called per chain row: the first letters decide
+ * (chain.c writes no other strings: asserted). */
 static uint64_t state_code(const char *state)
 {
 	uint64_t i;
@@ -241,7 +254,8 @@ static uint64_t state_code(const char *state)
 		i = STATE_UNKNOWN;
 		break;
 	}
-	return strcmp(state, state_names[i]) == 0 ? i : STATE_UNKNOWN;
+	assert(strcmp(state, state_names[i]) == 0 || i == STATE_UNKNOWN);
+	return i;
 }
 
 /* The K_FULL entry of key FULL, with its coarser entries linked (made
