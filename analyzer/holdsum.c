@@ -340,15 +340,6 @@ int hsum_add(struct actx *c, const struct hsum_row *r)
 	return 0;
 }
 
-/* Binds V to parameter I, NULL when NUL is set. */
-static void bind_or_null(sqlite3_stmt *st, int i, int64_t v, int nul)
-{
-	if (nul)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, v);
-}
-
 int hsum_write(struct actx *c)
 {
 	struct hsum *s = c->hsum;
@@ -373,17 +364,17 @@ int hsum_write(struct actx *c)
 			continue;
 		root = &s->futexes[KEY_ROOT(k)];
 		pf = KEY_HAS_PFUTEX(k) ? &s->futexes[k->w[3]] : NULL;
-		bind_or_null(st, 1, root->pid, root->pid < 0);
+		bind_i64(st, 1, root->pid, root->pid < 0);
 		sqlite3_bind_int64(st, 2, (int64_t)root->uaddr);
 		sqlite3_bind_int64(st, 3, (int64_t)KEY_GLOBAL(k));
 		sqlite3_bind_int64(st, 4, (int64_t)KEY_DEPTH(k));
 		sqlite3_bind_text(st, 5, state_names[KEY_STATE(k)], -1, SQLITE_STATIC);
-		bind_or_null(st, 6, utid, utid <= 0);
-		bind_or_null(st, 7, tid, tid < 0);
-		bind_or_null(st, 8, putid, putid <= 0);
-		bind_or_null(st, 9, ptid, ptid < 0);
-		bind_or_null(st, 10, pf ? pf->pid : 0, !pf || pf->pid < 0);
-		bind_or_null(st, 11, pf ? (int64_t)pf->uaddr : 0, !pf);
+		bind_i64(st, 6, utid, utid <= 0);
+		bind_i64(st, 7, tid, tid < 0);
+		bind_i64(st, 8, putid, putid <= 0);
+		bind_i64(st, 9, ptid, ptid < 0);
+		bind_i64(st, 10, pf ? pf->pid : 0, !pf || pf->pid < 0);
+		bind_i64(st, 11, pf ? (int64_t)pf->uaddr : 0, !pf);
 		sqlite3_bind_int64(st, 12, (int64_t)e->ns);
 		sqlite3_bind_int64(st, 13, (int64_t)e->intervals);
 		sqlite3_bind_int64(st, 14, (int64_t)e->blocks);
