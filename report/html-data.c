@@ -453,26 +453,37 @@ static int row_state(const char *state, const char *rreason,
 static int load_futex_blocks(struct data *d, int64_t **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
+	int64_t *v = NULL;
+	size_t nv = 0, cap = 0;
 	int rc = prepare(d, "SELECT id, on_global_lock FROM block "
 			 "WHERE reason = 'futex' ORDER BY id", &st);
 
-	*out = NULL;
-	*n = 0;
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 
 		rc = 0;	/* SQLITE_ROW */
-		if (id < 0 || id > INT64_MAX / 2 || (*n && id <= (*out)[*n - 1] >> 1)) {
+		if (id < 0 || id > INT64_MAX / 2 ||
+		    (v && nv && id <= v[nv - 1] >> 1)) {
 			rc = out_of_order(d, "block");
 			break;
 		}
-		if ((rc = grow((void **)out, &cap, *n, sizeof(**out), d)))
+		if ((rc = grow((void **)&v, &cap, nv, sizeof(*v), d)))
 			break;
-		(*out)[(*n)++] = id << 1 | (sqlite3_column_int(st, 1) ? 1 : 0);
+		if (!v) {	/* grow() allocates: for the analyzer */
+			rc = nomem(d);
+			break;
+		}
+		v[nv++] = id << 1 | (sqlite3_column_int(st, 1) ? 1 : 0);
 	}
 	rc = step_end(d, rc, "reading block");
 	sqlite3_finalize(st);
+	if (rc) {
+		free(v);
+		v = NULL;
+		nv = 0;
+	}
+	*out = v;
+	*n = nv;
 	return rc;
 }
 

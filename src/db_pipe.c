@@ -27,9 +27,9 @@
  * those of a direct import.  An event of a known thread whose process is
  * unknown (pid -1, tid set: trace.dat, where the writer's thread table
  * knows the pid) cannot be resolved here: the first one drains the queue
- * and switches to
- * synchronous mode, every callback from then on going straight to the
- * writer on the importer's thread (which then runs the dedup itself).
+ * and switches to synchronous mode, every callback from then on going
+ * straight to the writer on the importer's thread (which then runs the
+ * dedup itself).
  *
  * Errors: a writer error stops the replay; the importer sees it at its
  * next callback, and wc_db_pipe_finish() reports it in preference to
@@ -102,7 +102,7 @@ struct wc_db_pipe {
 	struct batch *cur;	/* being filled by the importer */
 };
 
-/* --- string arena ------------------------------------------------------------ */
+/* --- arena (strings, stack frames) ------------------------------------------- */
 
 /* Copies LEN bytes of DATA into B's arena at a multiple of ALIGN (a power
  * of two); returns their offset + 1 disguised as a pointer, or NULL and
