@@ -125,6 +125,11 @@ enum tstate {
 	TS_DEAD,
 };
 
+/* thread_time's slots: a thread_state row's state, whether a runnable
+ * one was woken, whether a sleeping one is on a global mutex. */
+#define TT_SLOT(st, woken, global) ((st) * 4 + !!(woken) * 2 + !!(global))
+#define TT_SLOTS TT_SLOT(TS_DEAD + 1, 0, 0)
+
 /* One release seen while a wait call was in progress. */
 struct holder_ent {
 	int32_t tid;
@@ -262,6 +267,10 @@ struct athread {
 		char *state_str;	/* owned */
 	} pvs;
 	int64_t last_tmp, last_id;	/* the last block written: provisional, final id */
+	int last_global;	/* ... is a futex block on a global mutex */
+	/* thread_time: ns and rows of its thread_state rows, by
+	 * TT_SLOT(state, woken, on_global_lock) */
+	uint64_t tt_ns[TT_SLOTS], tt_n[TT_SLOTS];
 
 	/* lock_wait group in progress */
 	int lw_open;

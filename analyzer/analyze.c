@@ -587,6 +587,7 @@ out:
  * with wc_coltab_clear(): the module refuses DELETE). */
 static const char *const analysis_tables[] = {
 	"analysis", "vcpu", "futex_object", "global_lock", "holder_time",
+	"thread_time",
 };
 static const char *const analysis_coltabs[] = {
 	"thread_state", "block", "lock_wait", "block_holder", "chain",

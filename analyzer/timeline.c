@@ -222,6 +222,42 @@ static const char *state_name(int st)
 	}
 }
 
+/* Writes thread_time: per thread, the sums write_state() kept.  0 or an
+ * error. */
+static int write_thread_time(struct actx *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = wc_db_prepare(c->db, c->path,
+			       "INSERT INTO thread_time(utid, tid, state, runnable_reason,"
+			       " on_global_lock, time_ns, intervals)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, c->err);
+
+	for (int64_t u = 1; !rc && u <= c->max_utid; u++) {
+		const struct athread *t = c->thr[u];
+
+		for (int s = 0; t && !rc && s < TT_SLOTS; s++) {
+			int state = s / 4, woken = s & 2, global = s & 1;
+
+			if (!t->tt_n[s])
+				continue;
+			sqlite3_bind_int64(st, 1, t->utid);
+			sqlite3_bind_int64(st, 2, t->tid);
+			sqlite3_bind_text(st, 3, state_name(state), -1, SQLITE_STATIC);
+			if (state == TS_RUNNABLE)
+				sqlite3_bind_text(st, 4, woken ? "woken" : "preempted", -1,
+						  SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 4);
+			sqlite3_bind_int(st, 5, global);
+			sqlite3_bind_int64(st, 6, (int64_t)t->tt_ns[s]);
+			sqlite3_bind_int64(st, 7, (int64_t)t->tt_n[s]);
+			rc = actx_step_reset(c, st, "thread_time");
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* T's current interval ending at END as a history entry; UNCERTAIN is
  * what besides lost events makes it uncertain. */
 static void hstate_of(const struct actx *c, const struct athread *t,
@@ -256,12 +292,12 @@ void hstate_of_open(const struct actx *c, const struct athread *t,
 	hstate_of(c, t, to, open_uncertain(t), out);
 }
 
-/* Writes the thread_state row E of T. */
-static int write_state(struct actx *c, const struct athread *t,
+/* Writes the thread_state row E of T, and counts it for thread_time. */
+static int write_state(struct actx *c, struct athread *t,
 		       const struct hstate *e)
 {
 	struct awriter *w = c->w_state;
-	int rc;
+	int rc, global, slot;
 
 	awr_int(w, 1, t->utid);
 	awr_int(w, 2, t->tid);
@@ -278,6 +314,14 @@ static int write_state(struct actx *c, const struct athread *t,
 	awr_i64(w, 9, e->block_id, e->block_id < 0);
 	awr_int(w, 10, e->uncertain);
 	c->n_state_rows++;
+	/* a sleeping row names T's last block, or none (emit_state(),
+	 * pending_rows()) */
+	global = (e->state == TS_SLEEPING || e->state == TS_BLOCKED_IO) &&
+		e->block_id >= 0 && e->block_id == t->last_id && t->last_global;
+	slot = TT_SLOT(e->state, e->state == TS_RUNNABLE && e->woken, global);
+	assert(slot >= 0 && slot < TT_SLOTS);
+	t->tt_ns[slot] += e->end - e->start;
+	t->tt_n[slot]++;
 	return awr_row(c, w);
 }
 
@@ -530,6 +574,9 @@ static int block_flush(struct actx *c, struct athread *t)
 	id = ++c->next_block_id;
 	t->last_tmp = b->id;
 	t->last_id = id;
+	/* as the on_global_lock column below */
+	t->last_global = strcmp(b->reason, "futex") == 0 && b->uaddr_known &&
+		b->obj && b->obj->is_global;
 	rc = pending_rows(c, t, id);
 	if (rc)
 		return rc;
@@ -1590,8 +1637,9 @@ int timeline_run(struct actx *c)
 	    !(rc = awr_flush(c, c->w_block)) &&
 	    !(rc = awr_flush(c, c->w_lw)) &&
 	    !(rc = awr_flush(c, c->w_vswitch)) &&
-	    !(rc = awr_flush(c, c->w_vslice)))
-		rc = chain_flush(c);
+	    !(rc = awr_flush(c, c->w_vslice)) &&
+	    !(rc = chain_flush(c)))
+		rc = write_thread_time(c);
 out:
 	for (int k = 0; k < CUR_COUNT; k++)
 		evsrc_close(&cur[k].src);

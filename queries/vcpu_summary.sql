@@ -20,16 +20,17 @@
 -- Percentiles use the nearest-rank method: for n sorted durations the
 -- p-th percentile is the k-th smallest with k = ceil(p * n / 100), so it is
 -- always a duration that occurred (p50 of 2 values is the smaller one).
+-- (The state times come from thread_time: thread_state summed per thread
+-- by the analysis.)
 WITH st AS (
     SELECT s.utid,
-           SUM(CASE WHEN s.state NOT IN ('unknown', 'dead') THEN s.end_ns - s.start_ns ELSE 0 END) AS observed_ns,
-           SUM(CASE WHEN s.state = 'running' THEN s.end_ns - s.start_ns ELSE 0 END) AS running_ns,
-           SUM(CASE WHEN s.state = 'runnable' AND s.runnable_reason = 'preempted' THEN s.end_ns - s.start_ns ELSE 0 END) AS preempted_ns,
-           SUM(CASE WHEN s.state = 'runnable' AND COALESCE(s.runnable_reason, '') <> 'preempted' THEN s.end_ns - s.start_ns ELSE 0 END) AS woken_ns,
-           SUM(CASE WHEN s.state IN ('sleeping', 'blocked_io') AND b.on_global_lock = 1 THEN s.end_ns - s.start_ns ELSE 0 END) AS global_ns,
-           SUM(CASE WHEN s.state IN ('sleeping', 'blocked_io') AND COALESCE(b.on_global_lock, 0) = 0 THEN s.end_ns - s.start_ns ELSE 0 END) AS other_blocked_ns
-    FROM thread_state s
-    LEFT JOIN block b ON b.id = s.block_id
+           SUM(CASE WHEN s.state NOT IN ('unknown', 'dead') THEN s.time_ns ELSE 0 END) AS observed_ns,
+           SUM(CASE WHEN s.state = 'running' THEN s.time_ns ELSE 0 END) AS running_ns,
+           SUM(CASE WHEN s.state = 'runnable' AND s.runnable_reason = 'preempted' THEN s.time_ns ELSE 0 END) AS preempted_ns,
+           SUM(CASE WHEN s.state = 'runnable' AND COALESCE(s.runnable_reason, '') <> 'preempted' THEN s.time_ns ELSE 0 END) AS woken_ns,
+           SUM(CASE WHEN s.state IN ('sleeping', 'blocked_io') AND s.on_global_lock = 1 THEN s.time_ns ELSE 0 END) AS global_ns,
+           SUM(CASE WHEN s.state IN ('sleeping', 'blocked_io') AND s.on_global_lock = 0 THEN s.time_ns ELSE 0 END) AS other_blocked_ns
+    FROM thread_time s
     WHERE s.utid IN (SELECT utid FROM vcpu)
     GROUP BY s.utid
 ),

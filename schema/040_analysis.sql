@@ -149,6 +149,20 @@ CREATE TABLE holder_time (
     state_blocks    INTEGER NOT NULL  -- see above
 );
 
+-- thread_state summed per thread by what vcpu_summary splits time into,
+-- written by the analysis as it writes thread_state: SUM(time_ns) over a
+-- thread's rows of one (state, runnable_reason, on_global_lock) equals
+-- SUM(end_ns - start_ns) over its thread_state rows of the same kind.
+CREATE TABLE thread_time (
+    utid            INTEGER NOT NULL,
+    tid             INTEGER NOT NULL,
+    state           TEXT NOT NULL,    -- thread_state.state
+    runnable_reason TEXT,             -- thread_state.runnable_reason
+    on_global_lock  INTEGER NOT NULL, -- 1: 'sleeping'/'blocked_io' rows whose block is on the global mutex (block.on_global_lock), else 0
+    time_ns         INTEGER NOT NULL, -- SUM(end_ns - start_ns)
+    intervals       INTEGER NOT NULL  -- thread_state rows
+);
+
 -- vCPU threads (comm matching the --vcpu pattern).
 CREATE TABLE vcpu (
     utid        INTEGER PRIMARY KEY,

@@ -32,7 +32,7 @@
 #include "waitchain/importer.h"
 
 #define WC_DB_APPLICATION_ID 0x77636861	/* 'wcha' */
-#define WC_DB_SCHEMA_VERSION 5
+#define WC_DB_SCHEMA_VERSION 6
 
 /* --- opening --------------------------------------------------------------- */
 

@@ -25,9 +25,9 @@
  *  (c) depth-1 chain rows where the holder sleeps on the block-layer
  *      lock: the depth-2 row covering the middle of that row names the
  *      thread holds.csv says held the block lock then.  >= 99%.
- *  (e) holder_time, summed by the analysis while it writes the chain,
- *      has exactly the rows its SQL definition computes from chain and
- *      block (holder_time_ref.h).
+ *  (e) holder_time and thread_time, summed by the analysis while it
+ *      writes chain and thread_state, have exactly the rows their SQL
+ *      definitions compute from those tables and block (summary_ref.h).
  *  (d) the global mutex found is locks.csv's `global`; the vCPU threads
  *      found are threads.csv's `vcpu` rows (for samples whose vCPU names
  *      are not QEMU's, e.g. hostile-names, --vcpu is an exact-match
@@ -45,7 +45,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "holder_time_ref.h"
+#include "summary_ref.h"
 #include "wc_test.h"
 #include "waitchain/analyze.h"
 #include "waitchain/db.h"
@@ -297,6 +297,32 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
 	return st;
 }
 
+/* The rows of summary table NAME (selected by GOT) are exactly those its
+ * definition (WANT) computes: not empty, nothing missing, nothing more. */
+static void same_as_definition(sqlite3 *db, const char *sample, const char *format,
+			       const char *name, const char *got, const char *want)
+{
+	char *sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM (%s)),"
+				    " (SELECT count(*) FROM (%s EXCEPT SELECT * FROM (%s))),"
+				    " (SELECT count(*) FROM (SELECT * FROM (%s) EXCEPT %s))",
+				    got, got, want, want, got);
+	sqlite3_stmt *st;
+
+	cr_assert_not_null(sql);
+	st = prep(db, sql);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sqlite3_errmsg(db));
+	cr_expect_gt(sqlite3_column_int64(st, 0), 0, "%s %s: %s is empty", sample,
+		     format, name);
+	cr_expect_eq(sqlite3_column_int64(st, 1), 0,
+		     "%s %s: %lld %s rows its definition does not give", sample,
+		     format, (long long)sqlite3_column_int64(st, 1), name);
+	cr_expect_eq(sqlite3_column_int64(st, 2), 0,
+		     "%s %s: %lld rows of its definition missing from %s", sample,
+		     format, (long long)sqlite3_column_int64(st, 2), name);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+}
+
 /* Checks DIR/FORMAT (SAMPLE names it in messages and in $WC_TMP). */
 static void check_dir(const char *dir, const char *sample, const char *format)
 {
@@ -343,21 +369,12 @@ static void check_dir(const char *dir, const char *sample, const char *format)
 		cr_expect_eq(ids[i], t.vcpus[i], "%s %s: vCPU %d", sample, format, ids[i]);
 
 	/* (e) */
-	st = prep(db, "SELECT (SELECT count(*) FROM holder_time),"
-		  " (SELECT count(*) FROM (SELECT " WC_HOLDER_TIME_COLUMNS " FROM holder_time"
-		  "  EXCEPT SELECT * FROM (" WC_HOLDER_TIME_REF_SELECT "))),"
-		  " (SELECT count(*) FROM (" WC_HOLDER_TIME_REF_SELECT
-		  "  EXCEPT SELECT " WC_HOLDER_TIME_COLUMNS " FROM holder_time))");
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sqlite3_errmsg(db));
-	cr_expect_gt(sqlite3_column_int64(st, 0), 0, "%s %s: holder_time is empty",
-		     sample, format);
-	cr_expect_eq(sqlite3_column_int64(st, 1), 0,
-		     "%s %s: %lld holder_time rows the chain rows do not sum to", sample,
-		     format, (long long)sqlite3_column_int64(st, 1));
-	cr_expect_eq(sqlite3_column_int64(st, 2), 0,
-		     "%s %s: %lld sums of chain rows missing from holder_time", sample,
-		     format, (long long)sqlite3_column_int64(st, 2));
-	sqlite3_finalize(st);
+	same_as_definition(db, sample, format, "holder_time",
+			   "SELECT " WC_HOLDER_TIME_COLUMNS " FROM holder_time",
+			   WC_HOLDER_TIME_REF_SELECT);
+	same_as_definition(db, sample, format, "thread_time",
+			   "SELECT " WC_THREAD_TIME_COLUMNS " FROM thread_time",
+			   WC_THREAD_TIME_REF_SELECT);
 
 	/* (a) and (b) */
 	st = prep(db,

@@ -3,8 +3,9 @@
  * report tests (test_queries.c, test_report.c).
  *
  * Only capture metadata, threads, stacks and the analysis tables are
- * filled (the queries never read raw events); holder_time is computed
- * from chain and block by its SQL definition (holder_time_ref.h).  Every number the tests
+ * filled (the queries never read raw events); holder_time and
+ * thread_time are computed from the rows they sum by their SQL
+ * definitions (summary_ref.h).  Every number the tests
  * expect is derived by hand from these rows; the scenario (times in ns):
  *
  *   pid 100 "qemu": main loop tid 100 "qemu-main" (utid 1), vCPUs 101
@@ -29,7 +30,7 @@
 #ifndef WC_REPORT_FIXTURE_H
 #define WC_REPORT_FIXTURE_H
 
-#include "holder_time_ref.h"
+#include "summary_ref.h"
 
 static const char wc_report_fixture_sql[] =
 	"INSERT INTO capture(key,value) VALUES"
@@ -166,6 +167,8 @@ static const char wc_report_fixture_sql[] =
 	" (3,1,4294968320,1,'blk_wait',4,'[kernel.kallsyms]',NULL);\n"
 	/* what the analysis sums while writing the chain rows above */
 	"INSERT INTO holder_time(" WC_HOLDER_TIME_COLUMNS ") "
-	WC_HOLDER_TIME_REF_SELECT ";\n";
+	WC_HOLDER_TIME_REF_SELECT ";\n"
+	"INSERT INTO thread_time(" WC_THREAD_TIME_COLUMNS ") "
+	WC_THREAD_TIME_REF_SELECT ";\n";
 
 #endif /* WC_REPORT_FIXTURE_H */
