@@ -445,18 +445,42 @@ static int row_state(const char *state, const char *rreason,
 	return ST_UNKNOWN;
 }
 
+/* Appends the lane threads' utids, comma-separated, to B (integers we
+ * format: nothing from the database is spliced in as text).  0 or
+ * -WC_ENOMEM. */
+static int lane_utids(struct data *d, struct wc_buf *b)
+{
+	for (size_t i = 0; i < d->nlanes; i++)
+		if (wc_buf_printf(b, "%s%" PRId64, i ? "," : "",
+				  d->thr[d->lanes[i].thr].utid))
+			return nomem(d);
+	return 0;
+}
+
 /*
- * The futex blocks, for the states of sleeping intervals: *OUT gets
- * (id << 1 | on_global_lock) of each, ascending (block is keyed by id: no
- * sort), *N their count.  Caller frees *OUT.  0 or a negative code.
+ * The futex blocks of the lane threads, for the states of their sleeping
+ * intervals (so the list is bounded by the intervals the page holds): *OUT
+ * gets (id << 1 | on_global_lock) of each, ascending (block is keyed by
+ * id: no sort), *N their count.  Caller frees *OUT.  0 or a negative code.
  */
 static int load_futex_blocks(struct data *d, int64_t **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
+	struct wc_buf sql = WC_BUF_INIT;
 	int64_t *v = NULL;
 	size_t nv = 0, cap = 0;
-	int rc = prepare(d, "SELECT id, on_global_lock FROM block "
-			 "WHERE reason = 'futex' ORDER BY id", &st);
+	int rc = 0;
+
+	if (wc_buf_adds(&sql, "SELECT id, on_global_lock FROM block "
+			"WHERE reason = 'futex' AND +utid IN ("))
+		rc = nomem(d);
+	if (!rc)
+		rc = lane_utids(d, &sql);
+	if (!rc && wc_buf_adds(&sql, ") ORDER BY id"))
+		rc = nomem(d);
+	if (!rc)
+		rc = prepare(d, wc_buf_str(&sql), &st);
+	wc_buf_free(&sql);
 
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -536,10 +560,8 @@ static int read_intervals(struct data *d)
 			       "runnable_reason, block_id FROM thread_state "
 			       "WHERE +utid IN ("))
 		rc = nomem(d);
-	for (size_t i = 0; !rc && i < d->nlanes; i++)
-		if (wc_buf_printf(&sql, "%s%" PRId64, i ? "," : "",
-				  d->thr[d->lanes[i].thr].utid))
-			rc = nomem(d);
+	if (!rc)
+		rc = lane_utids(d, &sql);
 	if (!rc && wc_buf_adds(&sql, ") ORDER BY utid, start_ns"))
 		rc = nomem(d);
 	if (!rc)
