@@ -458,16 +458,25 @@ static int row_state(int64_t code, int is_futex, int on_global)
 	}
 }
 
-/* Appends the lane threads' utids, comma-separated, to B (integers we
- * format: nothing from the database is spliced in as text).  0 or
- * -WC_ENOMEM. */
-static int lane_utids(struct data *d, struct wc_buf *b)
+/* Prepares HEAD "(utid, ...)" TAIL into *ST, the list being the lane
+ * threads' utids (integers we format: nothing from the database is
+ * spliced in as text).  0 or a negative code. */
+static int prepare_lanes(struct data *d, const char *head, const char *tail,
+			 sqlite3_stmt **st)
 {
-	for (size_t i = 0; i < d->nlanes; i++)
-		if (wc_buf_printf(b, "%s%" PRId64, i ? "," : "",
+	struct wc_buf sql = WC_BUF_INIT;
+	int rc = wc_buf_adds(&sql, head) || wc_buf_addc(&sql, '(') ? nomem(d) : 0;
+
+	for (size_t i = 0; !rc && i < d->nlanes; i++)
+		if (wc_buf_printf(&sql, "%s%" PRId64, i ? "," : "",
 				  d->thr[d->lanes[i].thr].utid))
-			return nomem(d);
-	return 0;
+			rc = nomem(d);
+	if (!rc && (wc_buf_addc(&sql, ')') || wc_buf_adds(&sql, tail)))
+		rc = nomem(d);
+	if (!rc)
+		rc = prepare(d, wc_buf_str(&sql), st);
+	wc_buf_free(&sql);
+	return rc;
 }
 
 /*
@@ -479,21 +488,11 @@ static int lane_utids(struct data *d, struct wc_buf *b)
 static int load_futex_blocks(struct data *d, int64_t **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	struct wc_buf sql = WC_BUF_INIT;
 	int64_t *v = NULL;
 	size_t nv = 0, cap = 0;
-	int rc = 0;
-
-	if (wc_buf_adds(&sql, "SELECT id, on_global_lock FROM block "
-			"WHERE reason = 'futex' AND +utid IN ("))
-		rc = nomem(d);
-	if (!rc)
-		rc = lane_utids(d, &sql);
-	if (!rc && wc_buf_adds(&sql, ") ORDER BY id"))
-		rc = nomem(d);
-	if (!rc)
-		rc = prepare(d, wc_buf_str(&sql), &st);
-	wc_buf_free(&sql);
+	int rc = prepare_lanes(d, "SELECT id, on_global_lock FROM block "
+			       "WHERE reason = 'futex' AND +utid IN ",
+			       " ORDER BY id", &st);
 
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -559,7 +558,6 @@ static void futex_block_of(const int64_t *fb, size_t n, sqlite3_stmt *st,
 static int read_intervals(struct data *d)
 {
 	sqlite3_stmt *st = NULL;
-	struct wc_buf sql = WC_BUF_INIT;
 	int64_t *fb = NULL;
 	size_t nfb = 0;
 	int64_t cur_utid = INT64_MIN;
@@ -569,20 +567,14 @@ static int read_intervals(struct data *d)
 	if (!d->nlanes)
 		return 0;
 	rc = load_futex_blocks(d, &fb, &nfb);
-	if (!rc && wc_buf_adds(&sql, "SELECT utid, start_ns, end_ns, "
-			       ROW_CODE_SQL ", block_id FROM thread_state "
-			       "WHERE +utid IN ("))
-		rc = nomem(d);
-	if (!rc)
-		rc = lane_utids(d, &sql);
-	if (!rc && wc_buf_adds(&sql, ") ORDER BY utid, start_ns"))
-		rc = nomem(d);
 	/* the sort of millions of rows on SQLite's worker threads (keys are
 	 * unique, so the order does not depend on it) */
 	if (!rc && sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		workers = sqlite3_limit(d->db, SQLITE_LIMIT_WORKER_THREADS, 1);
 	if (!rc)
-		rc = prepare(d, wc_buf_str(&sql), &st);
+		rc = prepare_lanes(d, "SELECT utid, start_ns, end_ns, " ROW_CODE_SQL
+				   ", block_id FROM thread_state WHERE +utid IN ",
+				   " ORDER BY utid, start_ns", &st);
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = 0;	/* SQLITE_ROW */
 		int64_t utid = sqlite3_column_int64(st, 0);
@@ -610,7 +602,6 @@ static int read_intervals(struct data *d)
 	sqlite3_finalize(st);
 	if (workers >= 0)
 		sqlite3_limit(d->db, SQLITE_LIMIT_WORKER_THREADS, workers);
-	wc_buf_free(&sql);
 	free(fb);
 	return rc;
 }
