@@ -86,8 +86,10 @@ struct hsum {
 	struct hfutex *futexes;	/* by index */
 	size_t nfutexes, capfutexes;
 	struct amap futex_ix;	/* (pid, uaddr) -> index + 1 */
-	size_t last_pf;		/* index + 1 of the last parent futex */
-	size_t last_root;	/* index of the last root's futex */
+	/* index + 1 of the last root's and the last parent's futex (0:
+	 * none): most roots are on one lock, and a root's depth-2 rows
+	 * mostly name one */
+	size_t last_root, last_pf;
 	/* the root whose rows come now */
 	int64_t block;
 	uint64_t root_bits;	/* root_global << 16 | root index << 32 */
@@ -138,19 +140,30 @@ static int64_t futex_index(struct hsum *s, int64_t pid, uint64_t uaddr)
 	return (int64_t)s->nfutexes++;
 }
 
+/* futex_index(), first trying *LAST (index + 1 of the previous answer,
+ * 0 none), which it updates. */
+static int64_t futex_index_cached(struct hsum *s, size_t *last, int64_t pid,
+				  uint64_t uaddr)
+{
+	int64_t ix;
+
+	if (*last && s->futexes[*last - 1].pid == pid &&
+	    s->futexes[*last - 1].uaddr == uaddr)
+		return (int64_t)*last - 1;
+	ix = futex_index(s, pid, uaddr);
+	if (ix >= 0)
+		*last = (size_t)ix + 1;
+	return ix;
+}
+
 int hsum_root(struct actx *c, int64_t block_id, int64_t pid, uint64_t uaddr,
 	      int global)
 {
 	struct hsum *s = c->hsum;
-	int64_t ix;
+	int64_t ix = futex_index_cached(s, &s->last_root, pid, uaddr);
 
-	/* most roots are blocks on the same lock (the global mutex) */
-	if (s->nfutexes && s->futexes[s->last_root].pid == pid &&
-	    s->futexes[s->last_root].uaddr == uaddr)
-		ix = (int64_t)s->last_root;
-	else if ((ix = futex_index(s, pid, uaddr)) < 0)
+	if (ix < 0)
 		return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-	s->last_root = (size_t)ix;
 	s->block = block_id;
 	s->root_bits = (uint64_t)!!global << 16 | (uint64_t)ix << 32;
 	s->last = 0;
@@ -271,8 +284,8 @@ static ptrdiff_t full_entry(struct hsum *s, const struct hkey *full)
 		return -1;
 	if (s->v[f].intervals == 0) {
 		/* new: the holder's key (state and parent left out) and the
-		 * state's key (holder and parent left out) */
-		/* kind, has_pfutex and state cleared: depth and root kept */
+		 * state's key (holder and parent left out); both keep the
+		 * depth and root bits of w[0] */
 		uint64_t common = full->w[0] & ~(uint64_t)0xff;
 
 		holder = (struct hkey){ { common | K_HOLDER, full->w[1], 0, 0 } };
@@ -302,16 +315,11 @@ int hsum_add(struct actx *c, const struct hsum_row *r)
 		full.w[2] = (uint64_t)LO32(r->parent_utid > 0 ? r->parent_utid : 0) |
 			    (uint64_t)(uint32_t)(r->parent_tid >= 0 ? r->parent_tid : -1) << 32;
 		if (r->has_pfutex) {
-			const struct hfutex *pf = s->last_pf ? &s->futexes[s->last_pf - 1] : NULL;
-			int64_t ix;
+			int64_t ix = futex_index_cached(s, &s->last_pf, r->pfutex_pid,
+							r->pfutex_uaddr);
 
-			if (pf && pf->pid == r->pfutex_pid && pf->uaddr == r->pfutex_uaddr) {
-				ix = (int64_t)s->last_pf - 1;
-			} else {
-				if ((ix = futex_index(s, r->pfutex_pid, r->pfutex_uaddr)) < 0)
-					return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
-				s->last_pf = (size_t)ix + 1;
-			}
+			if (ix < 0)
+				return wc_err(c->err, WC_ENOMEM, c->path, "out of memory");
 			full.w[0] |= 1u << 2;
 			full.w[3] = (uint64_t)ix;
 		}

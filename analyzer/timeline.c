@@ -574,7 +574,7 @@ static int block_flush(struct actx *c, struct athread *t)
 	id = ++c->next_block_id;
 	t->last_tmp = b->id;
 	t->last_id = id;
-	/* as the on_global_lock column below */
+	/* its on_global_lock column (below), kept for thread_time */
 	t->last_global = strcmp(b->reason, "futex") == 0 && b->uaddr_known &&
 		b->obj && b->obj->is_global;
 	rc = pending_rows(c, t, id);
@@ -602,8 +602,7 @@ static int block_flush(struct actx *c, struct athread *t)
 	awr_i64(w, 18, b->stack_id, b->stack_id < 0);
 	awr_i64(w, 19, b->switch_seq, b->switch_seq < 0);
 	awr_i64(w, 20, b->lock_wait_id, b->lock_wait_id < 0);
-	awr_int(w, 21, strcmp(b->reason, "futex") == 0 && b->uaddr_known &&
-		b->obj && b->obj->is_global);
+	awr_int(w, 21, t->last_global);
 	awr_int(w, 22, t->is_vcpu);
 	awr_int(w, 23, b->uncertain);
 	rc = awr_row(c, w);

@@ -40,6 +40,7 @@
  * order).  Capture strings are never interpreted here.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,31 +524,36 @@ static int load_futex_blocks(struct data *d, int64_t **out, size_t *n)
 	return rc;
 }
 
+/* Position of ID in V[0..N), ascending by V[i] >> SHIFT (the low SHIFT
+ * bits are flags), or -1. */
+static ptrdiff_t find_id(const int64_t *v, size_t n, int64_t id, int shift)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t k = v[mid] >> shift;
+
+		if (k == id)
+			return (ptrdiff_t)mid;
+		if (k < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* For block ID (NULL: none): *is_futex and *on_global from the list
  * load_futex_blocks() made. */
 static void futex_block_of(const int64_t *fb, size_t n, sqlite3_stmt *st,
 			   int col, int *is_futex, int *on_global)
 {
-	int64_t id;
-	size_t lo = 0, hi = n;
+	ptrdiff_t i = sqlite3_column_type(st, col) == SQLITE_NULL ? -1 :
+		find_id(fb, n, sqlite3_column_int64(st, col), 1);
 
-	*is_futex = *on_global = 0;
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return;
-	id = sqlite3_column_int64(st, col);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if ((fb[mid] >> 1) == id) {
-			*is_futex = 1;
-			*on_global = (int)(fb[mid] & 1);
-			return;
-		}
-		if ((fb[mid] >> 1) < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	*is_futex = i >= 0;
+	*on_global = i >= 0 && (fb[i] & 1);
 }
 
 /* Encodes the thread_state rows of every lane thread into its stream,
@@ -709,19 +715,7 @@ static int64_t futex_ref(struct data *d, int64_t pid, int64_t uaddr)
 /* Position of block ID among the kept blocks, or -1. */
 static int64_t block_pos(struct data *d, int64_t id)
 {
-	size_t lo = 0, hi = d->nb;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->bids[mid] == id)
-			return (int64_t)mid;
-		if (d->bids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return find_id(d->bids, d->nb, id, 0);
 }
 
 /*

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "db_pipe.h"
+#include "waitchain/db.h"
 #include "waitchain/stackset.h"
 
 #define BATCH_ITEMS 8192
@@ -393,8 +394,7 @@ static int dedup_stack(struct wc_db_pipe *p, const struct wc_event *ev,
 	int rc;
 
 	*id = 0;
-	/* a futex exit's stack is not stored (db_writer.c) */
-	if (!ev->stack || !ev->stack->nframes || ev->type == WC_EV_FUTEX_EXIT)
+	if (!wc_db_stores_stack(ev))
 		return 0;
 	/* the writer takes an unknown pid from its thread table, when the
 	 * thread is known (tid >= 0) */

@@ -682,8 +682,9 @@ static int write_stack(struct wc_db_writer *w, const struct wc_stack_def *def,
 	return rc;
 }
 
-/* The stack.id of EV's stack (0 for none), storing the stack the first
- * time, or a negative code. */
+/* The stack.id of EV's stack (0 for none or one not stored:
+ * wc_db_stores_stack()), storing the stack the first time, or a negative
+ * code. */
 static int64_t event_stack_id(struct wc_db_writer *w, const struct wc_event *ev,
 			      struct wc_error *err)
 {
@@ -696,7 +697,7 @@ static int64_t event_stack_id(struct wc_db_writer *w, const struct wc_event *ev,
 		w->has_stacks = 1;
 		return ev->stack_id;	/* deduplicated upstream (db_pipe.c) */
 	}
-	if (!ev->stack || !ev->stack->nframes)
+	if (!wc_db_stores_stack(ev))
 		return 0;
 	w->has_stacks = 1;
 	if (pid < 0 && ev->tid >= 0) {
@@ -1102,11 +1103,9 @@ static int sink_event(void *ctx, const struct wc_event *ev,
 			w->threads[u - 1].pid_source = PID_CAPTURE;
 		}
 	}
-	if (ev->type != WC_EV_FUTEX_EXIT) {
-		sid = event_stack_id(w, ev, err);
-		if (sid < 0)
-			return (int)sid;
-	}
+	sid = event_stack_id(w, ev, err);
+	if (sid < 0)
+		return (int)sid;
 
 	switch (ev->type) {
 	case WC_EV_SCHED_SWITCH:

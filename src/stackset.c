@@ -138,11 +138,6 @@ void wc_stackset_free(struct wc_stackset *s)
 	free(s);
 }
 
-int64_t wc_stackset_count(const struct wc_stackset *s)
-{
-	return s->nids;
-}
-
 /* Allocates both generations of both caches (done at the first stack, so
  * imports without stacks pay nothing).  0 or -1 on ENOMEM (what is
  * allocated is freed by wc_stackset_free). */

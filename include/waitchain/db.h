@@ -112,6 +112,14 @@ uint64_t wc_db_writer_events(const struct wc_db_writer *w);
 struct wc_stackset;
 struct wc_stackset *wc_db_writer_stackset(struct wc_db_writer *w);
 
+/* Whether the writer stores the stack of EV (a futex exit's is not: the
+ * call's row keeps its enter's).  A stage deduplicating stacks before the
+ * writer must skip the same ones, or ids would differ. */
+static inline int wc_db_stores_stack(const struct wc_event *ev)
+{
+	return ev->stack && ev->stack->nframes && ev->type != WC_EV_FUTEX_EXIT;
+}
+
 /* Stop flag polled every few thousand events (the event callback returns
  * WC_EINTERRUPTED once *flag is non-zero); NULL disables. */
 void wc_db_writer_set_interrupt(struct wc_db_writer *w,

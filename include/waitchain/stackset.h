@@ -39,15 +39,12 @@ int wc_stackset_new(const struct wc_symbolizer *sym, struct wc_stackset **out,
  * definition is stored already, else the definition the caller must
  * store before any row refers to the id (borrowed until the next call;
  * its symbol and DSO strings until wc_stackset_free()).  An empty stack
- * gets *ID = 0 and *DEF = NULL.  0 or a negative code (ENOMEM, or the
- * symbolizer's error).
+ * gets *ID = 0 and *DEF = NULL.  0 or -WC_ENOMEM (a frame the symbolizer
+ * fails on is stored without a name).
  */
 int wc_stackset_intern(struct wc_stackset *s, const struct wc_stack *stack,
 		       int32_t pid, int64_t *id, const struct wc_stack_def **def,
 		       struct wc_error *err);
-
-/* The number of ids handed out (the largest stack.id). */
-int64_t wc_stackset_count(const struct wc_stackset *s);
 
 /* Frees S and the strings its definitions referred to.  Accepts NULL. */
 void wc_stackset_free(struct wc_stackset *s);

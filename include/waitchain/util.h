@@ -74,15 +74,13 @@ static inline uint64_t wc_hash_str(const char *s)
 /*
  * A set of interned strings (open addressing, owned copies): equal
  * strings get one pointer, valid until wc_strset_free().  Zero-initialize
- * it (WC_STRSET_INIT); it grows as needed.
+ * it; it grows as needed.
  */
 struct wc_strset {
 	char **slots;
 	uint64_t *hashes;
 	size_t nslots, nused;
 };
-
-#define WC_STRSET_INIT { NULL, NULL, 0, 0 }
 
 /* The interned copy of STR (borrowed until wc_strset_free()), NULL on
  * ENOMEM. */
