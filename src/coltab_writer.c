@@ -18,13 +18,16 @@
  * largest part of writing a chunk (wc_coltab_encode() was 13% of
  * `waitchain analyze`), so a full chunk is handed to one encoding
  * thread shared by the process, and the caller goes on filling another
- * buffer.  The encoded blobs come back in hand-off order and the
- * caller's thread inserts them (at a later hand-off, a patch of one of
- * their rows, or the flush): the encoding thread never touches an
- * SQLite connection, only sqlite3_malloc()/sqlite3_free(), so NOMUTEX
- * connections are fine.  Same input to the same encoder, inserted in the
- * same order, patches written after their chunk: the tables are the
- * synchronous writer's, byte for byte.
+ * buffer.  Chunks are encoded in hand-off order.  On a connection that
+ * serializes its calls (opened with SQLITE_OPEN_FULLMUTEX: the
+ * analysis') the encoding thread also inserts them, holding the
+ * connection's mutex for the whole statement: writing 450 MB of chunks
+ * into the file was a fifth of the analysis thread's time.  On a NOMUTEX
+ * connection the caller's thread inserts them (at a later hand-off, a
+ * patch of one of their rows, or the flush), and the encoding thread
+ * only calls sqlite3_malloc()/sqlite3_free().  Either way, same input
+ * to the same encoder, inserted in the same order, patches written
+ * after their chunk: the tables are the synchronous writer's.
  *
  * Keys continue after the rows already in the table (one max() look-up
  * when the writer is made): a row whose key is not above the previous
@@ -72,6 +75,10 @@ struct cbuf {
 	struct wc_coltab_chunk ch;	/* what the encoder reads */
 	int state;		/* BUF_*, under pool.mu while busy */
 	int rc;			/* wc_coltab_encode()'s, when BUF_DONE */
+	/* inserted by the encoding thread (owner->insert_async): the
+	 * statement's result, and SQLite's message when it failed */
+	int inserted, irc;
+	char imsg[200];
 	unsigned char *data, *zone;	/* its blobs (sqlite3_free) */
 	int ndata, nzone;
 	struct wc_coltab_writer *owner;
@@ -106,6 +113,8 @@ struct wc_coltab_writer {
 	struct scache *sc;	/* [ncols] */
 	/* asynchronous encoding */
 	int async;
+	int insert_async;	/* the encoding thread inserts too (DB has a
+				 * mutex: see the top of the file) */
 	struct cbuf *bufs[NBUF];	/* allocated buffers, open among them */
 	int nbufs;
 	struct cbuf *fifo[NBUF];	/* handed off, oldest first (ring) */
@@ -233,13 +242,20 @@ static void describe(struct cbuf *b)
 	b->ch.ndict = b->ndict;
 }
 
-/* Inserts the encoded chunk B (caller's thread). */
-static int insert_chunk(struct wc_coltab_writer *w, const struct cbuf *b,
+/*
+ * Inserts chunk B encoded as DATA and ZONE, under the connection's mutex
+ * (none on a NOMUTEX connection), from either thread.  SQLITE_DONE, or
+ * SQLite's code with its message in MSG (LEN bytes).
+ */
+static int insert_blobs(struct wc_coltab_writer *w, const struct cbuf *b,
 			const unsigned char *data, int ndata,
-			const unsigned char *zone, int nzone, struct wc_error *err)
+			const unsigned char *zone, int nzone, char *msg,
+			size_t len)
 {
+	sqlite3_mutex *mu = sqlite3_db_mutex(w->db);
 	int rc;
 
+	sqlite3_mutex_enter(mu);
 	sqlite3_bind_int64(w->ins_chunk, 1, b->vals[0]);
 	sqlite3_bind_int64(w->ins_chunk, 2, b->vals[(size_t)(b->n - 1) * (size_t)w->ncols]);
 	sqlite3_bind_int64(w->ins_chunk, 3, b->n);
@@ -250,8 +266,28 @@ static int insert_chunk(struct wc_coltab_writer *w, const struct cbuf *b,
 	sqlite3_reset(w->ins_chunk);
 	sqlite3_clear_bindings(w->ins_chunk);
 	if (rc != SQLITE_DONE)
-		return dberr(w, "cannot write a chunk of", err);
-	return 0;
+		snprintf(msg, len, "%s", sqlite3_errmsg(w->db));
+	sqlite3_mutex_leave(mu);
+	return rc;
+}
+
+/* The error of a chunk insert that returned RC with message MSG. */
+static int insert_error(struct wc_coltab_writer *w, int rc, const char *msg,
+			struct wc_error *err)
+{
+	return wc_err(err, rc == SQLITE_NOMEM ? WC_ENOMEM : WC_EDB, w->path,
+		      "cannot write a chunk of %s: %s", w->table, msg);
+}
+
+/* Inserts the encoded chunk B (caller's thread). */
+static int insert_chunk(struct wc_coltab_writer *w, const struct cbuf *b,
+			const unsigned char *data, int ndata,
+			const unsigned char *zone, int nzone, struct wc_error *err)
+{
+	char msg[200];
+	int rc = insert_blobs(w, b, data, ndata, zone, nzone, msg, sizeof(msg));
+
+	return rc == SQLITE_DONE ? 0 : insert_error(w, rc, msg, err);
 }
 
 /* Encodes and inserts B on the caller's thread. */
@@ -319,6 +355,14 @@ static void *encoder_main(void *arg)
 		/* b is this thread's until it is marked done */
 		pack_nulls(b);
 		rc = wc_coltab_encode(&b->ch, &data, &ndata, &zone, &nzone);
+		b->inserted = rc == SQLITE_OK && b->owner->insert_async;
+		if (b->inserted) {
+			b->irc = insert_blobs(b->owner, b, data, ndata, zone,
+					      nzone, b->imsg, sizeof(b->imsg));
+			sqlite3_free(data);
+			sqlite3_free(zone);
+			data = zone = NULL;
+		}
 		pthread_mutex_lock(&pool.mu);
 		b->rc = rc;
 		b->data = data;
@@ -326,7 +370,7 @@ static void *encoder_main(void *arg)
 		b->zone = zone;
 		b->nzone = nzone;
 		b->state = BUF_DONE;
-		if (rc != SQLITE_OK)
+		if (rc != SQLITE_OK || (b->inserted && b->irc != SQLITE_DONE))
 			atomic_store_explicit(&b->owner->failed, 1, memory_order_relaxed);
 		pthread_cond_broadcast(&pool.done);
 	}
@@ -411,8 +455,8 @@ static int oldest_done(struct wc_coltab_writer *w, int wait)
 	return done;
 }
 
-/* Inserts the oldest handed-off chunk, encoded, and frees its buffer
- * for reuse. */
+/* Inserts the oldest handed-off chunk, encoded (unless the encoding
+ * thread did), and frees its buffer for reuse. */
 static int insert_oldest(struct wc_coltab_writer *w, struct wc_error *err)
 {
 	struct cbuf *b = w->fifo[w->fifo_head];
@@ -422,6 +466,8 @@ static int insert_oldest(struct wc_coltab_writer *w, struct wc_error *err)
 	w->nfifo--;
 	if (b->rc != SQLITE_OK)
 		rc = nomem(w, err);
+	else if (b->inserted)
+		rc = b->irc == SQLITE_DONE ? 0 : insert_error(w, b->irc, b->imsg, err);
 	else
 		rc = insert_chunk(w, b, b->data, b->ndata, b->zone, b->nzone, err);
 	sqlite3_free(b->data);
@@ -448,7 +494,9 @@ static int reap(struct wc_coltab_writer *w, unsigned keep, struct wc_error *err)
 }
 
 /* Waits until the encoding thread is done with every chunk of W, and
- * drops their encodings (freeing a writer without flushing). */
+ * drops their encodings (freeing a writer without flushing: a failure,
+ * whose transaction the caller rolls back; chunks the encoding thread
+ * inserted go with it). */
 static void abandon_in_flight(struct wc_coltab_writer *w)
 {
 	while (w->nfifo > 0) {
@@ -534,6 +582,7 @@ int wc_coltab_writer_set_async(struct wc_coltab_writer *w, int on)
 		if (env && *env ? atoi(env) > 1 : sysconf(_SC_NPROCESSORS_ONLN) >= 2)
 			w->async = sqlite3_threadsafe() && pool_get();
 	}
+	w->insert_async = w->async && sqlite3_db_mutex(w->db) != NULL;
 	return w->async;
 }
 

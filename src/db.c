@@ -237,9 +237,11 @@ static int db_open(const char *path, int readonly, sqlite3 **out,
 			      "not a waitchain case database (no SQLite header)");
 
 	if (sqlite3_open_v2(path, &db,
-			    (readonly ? SQLITE_OPEN_READONLY
-				      : SQLITE_OPEN_READWRITE) |
-				    SQLITE_OPEN_NOMUTEX,
+			    (readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+				      /* the analysis' chunks are inserted by
+				       * the encoding thread (coltab_writer.c) */
+				      : SQLITE_OPEN_READWRITE |
+						SQLITE_OPEN_FULLMUTEX),
 			    NULL) != SQLITE_OK) {
 		rc = db_error(db, path, "cannot open database", err);
 		goto fail;

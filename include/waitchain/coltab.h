@@ -85,7 +85,7 @@ struct wc_coltab_writer;
  * wc_coltab_writer_flush().  Nothing else may write TABLE (SQL INSERT,
  * wc_coltab_clear()) while the writer is open, and no statement may be
  * reading TABLE while it is written.  A writer and DB are used from one
- * thread at a time.
+ * thread at a time (but see wc_coltab_writer_set_async()).
  *
  * When writing a chunk fails (out of memory, an SQLite error), the
  * writer is broken: that call and every later wc_coltab_append(),
@@ -96,10 +96,13 @@ int wc_coltab_writer_new(sqlite3 *db, const char *path, const char *table,
 
 /*
  * Encodes full chunks on a second thread (ON = 1) while the caller fills
- * the next ones; the caller's thread still does every SQLite call
- * (inserting the encoded chunks, in order, at later appends and at the
- * flush), so DB may be a SQLITE_OPEN_NOMUTEX connection.  The table is
- * byte for byte what the synchronous writer stores.  Costs up to two
+ * the next ones.  When DB serializes its calls (SQLITE_OPEN_FULLMUTEX,
+ * sqlite3_db_mutex() not NULL) that thread also inserts them, in order,
+ * under DB's mutex; then the caller must not append to W from inside an
+ * SQLite call on DB (a virtual table or function callback), where it
+ * holds that mutex while it may wait for the thread.  On a NOMUTEX
+ * connection the caller's thread inserts them (at later appends and at
+ * the flush).  The table holds what the synchronous writer stores.  Costs up to two
  * more chunk buffers (ncols x 4096 x 9 bytes each).  One encoding
  * thread serves every asynchronous writer of the process; it runs while
  * at least one of them is open.  Call before the first append.

@@ -47,7 +47,8 @@ int wc_db_create(const char *path, sqlite3 **out, struct wc_error *err);
 int wc_db_open_readonly(const char *path, sqlite3 **out,
 			struct wc_error *err);
 
-/* Same, read-write (for `waitchain analyze`). */
+/* Same, read-write (for `waitchain analyze`), with SQLITE_OPEN_FULLMUTEX:
+ * the analysis' chunks are inserted by the encoding thread. */
 int wc_db_open_rw(const char *path, sqlite3 **out, struct wc_error *err);
 
 /* Closes DB (finalizing nothing: statements must be finalized); NULL ok. */

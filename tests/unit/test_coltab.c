@@ -30,6 +30,7 @@
  * fixed; the tests keep them from coming back.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,15 +70,23 @@ static uint64_t rnd(void)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-static sqlite3 *open_db(void)
+/* An in-memory database; FLAGS adds SQLITE_OPEN_NOMUTEX or _FULLMUTEX
+ * (0: SQLite's default, serialized in Debian's build). */
+static sqlite3 *open_db_flags(int flags)
 {
 	sqlite3 *db = NULL;
 
-	cr_assert_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE |
+				     SQLITE_OPEN_CREATE | flags, NULL), SQLITE_OK);
 	/* the test support constructor registers the module on every
 	 * connection; registering again must be harmless */
 	cr_assert_eq(wc_coltab_register(db), SQLITE_OK);
 	return db;
+}
+
+static sqlite3 *open_db(void)
+{
+	return open_db_flags(0);
 }
 
 static void exec(sqlite3 *db, const char *sql)
@@ -2185,15 +2194,74 @@ Test(coltab, writer_async_stores_the_same_bytes)
 	gen_rows(db, 1, (const char *const[]){ "again" }, (const int[]){ W_ASYNC });
 	cr_assert_eq(same_storage(db, "sync", "again"), 16);
 	sqlite3_close(db);
+
+	/* on a NOMUTEX connection (the caller's thread inserts) */
+	db = open_db_flags(SQLITE_OPEN_NOMUTEX);
+	gen_rows(db, 2, (const char *const[]){ "sync", "async" },
+		 (const int[]){ W_STATIC, W_STATIC | W_ASYNC });
+	cr_assert_eq(same_storage(db, "sync", "async"), 16);
+	sqlite3_close(db);
+}
+
+static pthread_t test_main_thread;
+
+/* SQL function on_main_thread(): 1 when called from test_main_thread. */
+static void on_main_thread_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int(ctx, pthread_equal(pthread_self(), test_main_thread) != 0);
+}
+
+/* The chunks of an asynchronous writer on a connection opened with FLAGS:
+ * how many of the 3 were inserted from the caller's thread (a trigger
+ * logs the inserting thread). */
+static int chunks_inserted_by_caller(int flags)
+{
+	sqlite3 *db = open_db_flags(flags);
+	struct wc_error err = WC_ERROR_INIT;
+	struct wc_coltab_writer *w = NULL;
+	int by_caller;
+
+	test_main_thread = pthread_self();
+	cr_assert_eq(sqlite3_create_function(db, "on_main_thread", 0, SQLITE_UTF8, NULL,
+					     on_main_thread_fn, NULL, NULL), SQLITE_OK);
+	hidden_tables(db);
+	exec(db, "CREATE TABLE inserted_by(main INTEGER)");
+	exec(db, "CREATE TRIGGER log AFTER INSERT ON th__chunk"
+		 " BEGIN INSERT INTO inserted_by VALUES (on_main_thread()); END");
+	exec(db, "BEGIN");
+	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(wc_coltab_writer_set_async(w, 1), 1);
+	for (int i = 0; i < 3 * 4096; i++) {
+		wc_coltab_row(w);
+		wc_coltab_set_int(w, 1, i);
+		cr_assert_eq(wc_coltab_append(w, &err), 0, "%s", err.msg);
+	}
+	cr_assert_eq(wc_coltab_writer_flush(w, &err), 0, "%s", err.msg);
+	wc_coltab_writer_free(w);
+	exec(db, "COMMIT");
+	cr_assert_eq(int_of(db, "SELECT count(*) FROM inserted_by"), 3);
+	cr_assert_eq(int_of(db, "SELECT sum(utid) FROM th"), 3 * 4096 * (3 * 4096 - 1) / 2);
+	by_caller = (int)int_of(db, "SELECT sum(main) FROM inserted_by");
+	sqlite3_close(db);
+	return by_caller;
+}
+
+Test(coltab, writer_async_inserts_from_the_encoding_thread_with_a_mutex)
+{
+	setenv("WC_THREADS", "2", 1);
+	cr_assert_eq(chunks_inserted_by_caller(SQLITE_OPEN_FULLMUTEX), 0);
+	cr_assert_eq(chunks_inserted_by_caller(SQLITE_OPEN_NOMUTEX), 3);
 }
 
 /* A writer whose chunk cannot be inserted (a trigger refuses chunks
  * after key 5000) reports it, synchronous at the append that filled the
  * chunk, asynchronous at a later append or the flush, and is broken
  * from then on. */
-static void failing_chunk_insert(int async)
+static void failing_chunk_insert(int async, int flags)
 {
-	sqlite3 *db = open_db();
+	sqlite3 *db = open_db_flags(flags);
 	struct wc_error err = WC_ERROR_INIT;
 	struct wc_coltab_writer *w = NULL;
 	int i, rc = 0, cols[1] = { 1 };
@@ -2241,15 +2309,17 @@ static void failing_chunk_insert(int async)
 Test(coltab, writer_failed_chunk_breaks_the_writer)
 {
 	setenv("WC_THREADS", "2", 1);
-	failing_chunk_insert(0);
-	failing_chunk_insert(1);
+	failing_chunk_insert(0, 0);
+	/* inserted by the encoding thread, then by the caller's */
+	failing_chunk_insert(1, SQLITE_OPEN_FULLMUTEX);
+	failing_chunk_insert(1, SQLITE_OPEN_NOMUTEX);
 }
 
 /* Encoding out of memory (SQLite's heap limit): on the encoding thread
  * for an asynchronous writer, reported by a later call. */
-static void failing_encoding(int async)
+static void failing_encoding(int async, int flags)
 {
-	sqlite3 *db = open_db();
+	sqlite3 *db = open_db_flags(flags);
 	struct wc_error err = WC_ERROR_INIT;
 	struct wc_coltab_writer *w = NULL;
 	int i, rc = 0;
@@ -2284,8 +2354,9 @@ static void failing_encoding(int async)
 Test(coltab, writer_encoding_out_of_memory)
 {
 	setenv("WC_THREADS", "2", 1);
-	failing_encoding(0);
-	failing_encoding(1);
+	failing_encoding(0, 0);
+	failing_encoding(1, SQLITE_OPEN_FULLMUTEX);
+	failing_encoding(1, SQLITE_OPEN_NOMUTEX);
 }
 
 Test(coltab, writer_async_switch_and_free_in_flight)
