@@ -26,8 +26,9 @@
  * header and dictionary, decode the key column, then other columns on
  * first use, patches applied) serves both the virtual table's cursors
  * and the native scans (wc_coltab_scan_*), so that SQL and the analyzer
- * cannot disagree on a row.  A scan holds one chunk in memory, a
- * cursor the last few it used (SLOTS).
+ * cannot disagree on a row.  A scan holds one chunk in memory (two when
+ * it reads ahead on a thread of its own), a cursor the last few it used
+ * (SLOTS).
  *
  * Joins on a non-key column filter the inner cursor once per outer row;
  * such a cursor keeps the table's chunk directory (bounds, zone maps
@@ -49,8 +50,12 @@ SQLITE_EXTENSION_INIT1
 #endif
 #include <assert.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "waitchain/coltab.h"
 
@@ -1974,6 +1979,21 @@ int wc_coltab_register(sqlite3 *db)
 /* --- native scans and clearing (the waitchain library only: they report
  * through struct wc_error, which the loadable extension does not have) - */
 
+/* One chunk of a scan, decoded (the current one, or the one read ahead). */
+struct scan_slot {
+	struct chunk ch;
+	int64_t first;		/* its first key (errors) */
+	/* its dictionary as NUL-terminated copies, made when a TEXT column
+	 * is first decoded */
+	int have_z;
+	char *zbuf;
+	size_t cap_zbuf;
+	const char **zdict;
+	uint32_t cap_zdict;
+	int res;		/* scan_fill()'s result */
+	char errmsg[160];	/* SQLite's message when a statement failed */
+};
+
 struct wc_coltab_scan {
 	sqlite3 *db;
 	char *path;		/* names the database in errors */
@@ -1983,35 +2003,40 @@ struct wc_coltab_scan {
 	char *names[WC_COLTAB_MAX_COLS];
 	sqlite3_stmt *chunks;	/* every chunk row, in key order */
 	sqlite3_stmt *patches;	/* patch rows of one chunk */
-	int loaded;		/* ch holds a chunk */
 	int done;		/* chunks has returned SQLITE_DONE */
-	int64_t first;		/* the current chunk's first key (errors) */
-	struct chunk ch;
-	/* the current chunk's dictionary as NUL-terminated copies, made
-	 * when a TEXT column is first decoded */
-	int have_z;
-	char *zbuf;
-	size_t cap_zbuf;
-	const char **zdict;
-	uint32_t cap_zdict;
+	struct scan_slot slot[2];
+	struct scan_slot *cur;	/* the chunk the caller reads, NULL none */
+	/* read-ahead (wc_coltab_scan_readahead()): a thread fills the other
+	 * slot, decoding the columns AHEAD_COLS, while the caller reads cur;
+	 * from then on only that thread uses the statements above */
+	int ahead;
+	uint64_t ahead_cols;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int next;		/* slot that gets (or got) the next chunk */
+	int want;		/* slot the thread is asked to fill, -1 none */
+	int busy;		/* a fill asked for is not finished */
+	int stop;
 };
 
-/* Turns RC (an SQLite code from a decoder or a statement) into an error
- * naming the database and the table. */
-static int scan_err(struct wc_coltab_scan *s, int rc, struct wc_error *err)
+/* Turns RC (an SQLite code from a decoder or a statement) about slot SL
+ * into an error naming the database and the table. */
+static int scan_err(struct wc_coltab_scan *s, struct scan_slot *sl, int rc,
+		    struct wc_error *err)
 {
 	if (rc == SQLITE_NOMEM)
 		return wc_err(err, WC_ENOMEM, s->path, "out of memory reading %s", s->table);
-	if (rc == SQLITE_CORRUPT && s->ch.what) {
-		const char *what = s->ch.what;
+	if (rc == SQLITE_CORRUPT && sl->ch.what) {
+		const char *what = sl->ch.what;
 
-		s->ch.what = NULL;
+		sl->ch.what = NULL;
 		return wc_err(err, WC_EDB, s->path,
 			      "columnar table %s: corrupt chunk (%s) at key %lld",
-			      s->table, what, (long long)s->first);
+			      s->table, what, (long long)sl->first);
 	}
 	return wc_err(err, WC_EDB, s->path, "columnar table %s: %s", s->table,
-		      sqlite3_errmsg(s->db));
+		      sl->errmsg[0] ? sl->errmsg : sqlite3_errstr(rc));
 }
 
 int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
@@ -2027,6 +2052,7 @@ int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
 		return wc_err(err, WC_ENOMEM, path, "out of memory");
 	memset(s, 0, sizeof(*s));
 	s->db = db;
+	s->want = -1;
 	s->path = sqlite3_mprintf("%s", path ? path : "");
 	s->table = sqlite3_mprintf("%s", table);
 	if (!s->path || !s->table) {
@@ -2052,15 +2078,19 @@ int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		rc = scan_err(s, rc, err);
+		snprintf(s->slot[0].errmsg, sizeof(s->slot[0].errmsg), "%s",
+			 sqlite3_errmsg(db));
+		rc = scan_err(s, &s->slot[0], rc, err);
 		goto fail;
 	}
 	if (s->ncols == 0) {
 		rc = wc_err(err, WC_EDB, path, "no columnar table %s", table);
 		goto fail;
 	}
-	s->ch.ncols = s->ncols;
-	s->ch.is_text = s->is_text;
+	for (int i = 0; i < 2; i++) {
+		s->slot[i].ch.ncols = s->ncols;
+		s->slot[i].ch.is_text = s->is_text;
+	}
 	sql = sqlite3_mprintf("SELECT first, last, n, data FROM \"main\".\"%w__chunk\""
 			      " ORDER BY first", table);
 	rc = sql ? sqlite3_prepare_v2(db, sql, -1, &s->chunks, NULL) : SQLITE_NOMEM;
@@ -2071,7 +2101,9 @@ int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
 		sqlite3_free(sql);
 	}
 	if (rc != SQLITE_OK) {
-		rc = scan_err(s, rc, err);
+		snprintf(s->slot[0].errmsg, sizeof(s->slot[0].errmsg), "%s",
+			 sqlite3_errmsg(db));
+		rc = scan_err(s, &s->slot[0], rc, err);
 		goto fail;
 	}
 	*out = s;
@@ -2089,118 +2121,267 @@ int wc_coltab_scan_column(const struct wc_coltab_scan *s, const char *name)
 	return -1;
 }
 
-int wc_coltab_scan_next(struct wc_coltab_scan *s, struct wc_error *err)
+/* Copies slot SL's dictionary as NUL-terminated strings (at most the
+ * blob's size plus one byte per string). */
+static int scan_cstrings(struct scan_slot *sl)
 {
-	s->loaded = 0;
-	s->have_z = 0;
-	while (!s->done) {
-		int64_t last, n;
-		int rc = sqlite3_step(s->chunks);
-
-		if (rc == SQLITE_DONE) {
-			/* stepping again would start over */
-			s->done = 1;
-			break;
-		}
-		if (rc != SQLITE_ROW)
-			return scan_err(s, rc, err);
-		s->first = sqlite3_column_int64(s->chunks, 0);
-		last = sqlite3_column_int64(s->chunks, 1);
-		n = sqlite3_column_int64(s->chunks, 2);
-		if (n <= 0)
-			continue;	/* as the virtual table: holds no row */
-		rc = chunk_load(&s->ch, sqlite3_column_blob(s->chunks, 3),
-				sqlite3_column_bytes(s->chunks, 3), s->first, last, n);
-		if (rc == SQLITE_OK)
-			rc = chunk_patches(&s->ch, s->patches, s->first, last);
-		if (rc != SQLITE_OK)
-			return scan_err(s, rc, err);
-		s->loaded = 1;
-		return 1;
-	}
-	return 0;
-}
-
-uint32_t wc_coltab_scan_rows(const struct wc_coltab_scan *s)
-{
-	assert(s->loaded);
-	return s->ch.n;
-}
-
-/* Copies the current chunk's dictionary as NUL-terminated strings (at
- * most the blob's size plus one byte per string). */
-static int scan_cstrings(struct wc_coltab_scan *s)
-{
-	const struct chunk *d = &s->ch;
+	const struct chunk *d = &sl->ch;
 	size_t need = 0;
 	char *p;
 
 	for (uint32_t i = 0; i < d->ndict; i++)
 		need += (size_t)d->dict_len[i] + 1;
-	if (need > s->cap_zbuf) {
-		char *b = sqlite3_realloc64(s->zbuf, need);
+	if (need > sl->cap_zbuf) {
+		char *b = sqlite3_realloc64(sl->zbuf, need);
 
 		if (!b)
 			return SQLITE_NOMEM;
-		s->zbuf = b;
-		s->cap_zbuf = need;
+		sl->zbuf = b;
+		sl->cap_zbuf = need;
 	}
-	if (d->ndict > s->cap_zdict) {
-		const char **z = sqlite3_realloc64(s->zdict, (size_t)d->ndict * sizeof(*z));
+	if (d->ndict > sl->cap_zdict) {
+		const char **z = sqlite3_realloc64(sl->zdict, (size_t)d->ndict * sizeof(*z));
 
 		if (!z)
 			return SQLITE_NOMEM;
-		s->zdict = z;
-		s->cap_zdict = d->ndict;
+		sl->zdict = z;
+		sl->cap_zdict = d->ndict;
 	}
-	p = s->zbuf;
+	p = sl->zbuf;
 	for (uint32_t i = 0; i < d->ndict; i++) {
 		memcpy(p, d->dict[i], d->dict_len[i]);
 		p[d->dict_len[i]] = 0;
-		s->zdict[i] = p;
+		sl->zdict[i] = p;
 		p += (size_t)d->dict_len[i] + 1;
 	}
-	s->have_z = 1;
+	sl->have_z = 1;
 	return SQLITE_OK;
+}
+
+/* Decodes column COL of slot SL (and its text) unless done already. */
+static int scan_decode(struct wc_coltab_scan *s, struct scan_slot *sl, int col)
+{
+	int rc;
+
+	if (!sl->ch.decoded[col] && (rc = chunk_col(&sl->ch, col)) != SQLITE_OK)
+		return rc;
+	if (s->is_text[col] && !sl->have_z && (rc = scan_cstrings(sl)) != SQLITE_OK)
+		return rc;
+	return SQLITE_OK;
+}
+
+/*
+ * Loads the next chunk that holds rows into SL and decodes its columns
+ * COLS (a bit per column).  SQLITE_ROW when loaded, SQLITE_DONE at the
+ * end of the table, or the error's code (SQLite's message in
+ * sl->errmsg).  The statements' calls are made under the connection's
+ * mutex (none on a NOMUTEX connection, used by one thread), so that the
+ * read-ahead thread's sequence of calls is not interleaved with the
+ * caller's; decoding runs outside it.
+ */
+static int scan_fill(struct wc_coltab_scan *s, struct scan_slot *sl,
+		     uint64_t cols)
+{
+	sqlite3_mutex *mu = sqlite3_db_mutex(s->db);
+	int rc = SQLITE_DONE;
+
+	sl->have_z = 0;
+	sl->errmsg[0] = 0;
+	while (!s->done) {
+		int64_t last, n;
+
+		sqlite3_mutex_enter(mu);
+		rc = sqlite3_step(s->chunks);
+		if (rc == SQLITE_DONE) {
+			/* stepping again would start over */
+			s->done = 1;
+			sqlite3_mutex_leave(mu);
+			break;
+		}
+		if (rc != SQLITE_ROW) {
+			snprintf(sl->errmsg, sizeof(sl->errmsg), "%s",
+				 sqlite3_errmsg(s->db));
+			sqlite3_mutex_leave(mu);
+			return rc;
+		}
+		sl->first = sqlite3_column_int64(s->chunks, 0);
+		last = sqlite3_column_int64(s->chunks, 1);
+		n = sqlite3_column_int64(s->chunks, 2);
+		if (n <= 0) {
+			sqlite3_mutex_leave(mu);
+			continue;	/* as the virtual table: holds no row */
+		}
+		rc = chunk_load(&sl->ch, sqlite3_column_blob(s->chunks, 3),
+				sqlite3_column_bytes(s->chunks, 3), sl->first, last, n);
+		if (rc == SQLITE_OK)
+			rc = chunk_patches(&sl->ch, s->patches, sl->first, last);
+		if (rc != SQLITE_OK && rc != SQLITE_CORRUPT && rc != SQLITE_NOMEM)
+			snprintf(sl->errmsg, sizeof(sl->errmsg), "%s",
+				 sqlite3_errmsg(s->db));
+		sqlite3_mutex_leave(mu);
+		if (rc != SQLITE_OK)
+			return rc;
+		for (int c = 0; c < s->ncols; c++)
+			if ((cols >> c & 1) && (rc = scan_decode(s, sl, c)) != SQLITE_OK)
+				return rc;
+		return SQLITE_ROW;
+	}
+	return SQLITE_DONE;
+}
+
+/* The read-ahead thread: fills the slot it is asked for. */
+static void *scan_ahead_main(void *arg)
+{
+	struct wc_coltab_scan *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		int k;
+
+		while (!s->stop && s->want < 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stop)
+			break;
+		k = s->want;
+		s->want = -1;
+		pthread_mutex_unlock(&s->mu);
+		s->slot[k].res = scan_fill(s, &s->slot[k], s->ahead_cols);
+		pthread_mutex_lock(&s->mu);
+		s->busy = 0;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int wc_coltab_scan_readahead(struct wc_coltab_scan *s, uint64_t cols)
+{
+	const char *env = getenv("WC_THREADS");
+	sigset_t all, old;
+
+	assert(!s->cur && !s->done && !s->ahead);
+	if (!sqlite3_db_mutex(s->db) || !sqlite3_threadsafe() ||
+	    !(env && *env ? atoi(env) > 1 : sysconf(_SC_NPROCESSORS_ONLN) >= 2))
+		return 0;
+	if (pthread_mutex_init(&s->mu, NULL) != 0)
+		return 0;
+	if (pthread_cond_init(&s->cv, NULL) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		return 0;
+	}
+	s->ahead_cols = cols & (s->ncols == 64 ? ~(uint64_t)0 :
+				((uint64_t)1 << s->ncols) - 1);
+	/* signals are for the caller's threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	s->ahead = pthread_create(&s->thread, NULL, scan_ahead_main, s) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!s->ahead) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		return 0;
+	}
+	/* the first chunk, while the caller prepares */
+	pthread_mutex_lock(&s->mu);
+	s->next = 0;
+	s->want = 0;
+	s->busy = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 1;
+}
+
+int wc_coltab_scan_next(struct wc_coltab_scan *s, struct wc_error *err)
+{
+	struct scan_slot *sl;
+	int rc;
+
+	if (!s->ahead) {
+		sl = &s->slot[0];
+		s->cur = NULL;
+		rc = scan_fill(s, sl, 0);
+	} else {
+		sl = &s->slot[s->next];
+		pthread_mutex_lock(&s->mu);
+		while (s->busy)
+			pthread_cond_wait(&s->cv, &s->mu);
+		rc = sl->res;
+		if (rc == SQLITE_ROW) {
+			/* the chunk after it goes into the other slot, which
+			 * the caller leaves now (an end or an error stays in
+			 * sl: later calls return it again) */
+			s->next ^= 1;
+			s->want = s->next;
+			s->busy = 1;
+			pthread_cond_signal(&s->cv);
+		}
+		pthread_mutex_unlock(&s->mu);
+		s->cur = NULL;
+	}
+	if (rc == SQLITE_ROW) {
+		s->cur = sl;
+		return 1;
+	}
+	if (rc == SQLITE_DONE)
+		return 0;
+	return scan_err(s, sl, rc, err);
+}
+
+uint32_t wc_coltab_scan_rows(const struct wc_coltab_scan *s)
+{
+	assert(s->cur);
+	return s->cur->ch.n;
 }
 
 int wc_coltab_scan_col(struct wc_coltab_scan *s, int col, const int64_t **vals,
 		       const uint8_t **nulls, struct wc_error *err)
 {
+	struct scan_slot *sl = s->cur;
 	int rc;
 
-	assert(s->loaded && col >= 0 && col < s->ncols);
-	if (!s->ch.decoded[col] && (rc = chunk_col(&s->ch, col)) != SQLITE_OK)
-		return scan_err(s, rc, err);
-	if (s->is_text[col] && !s->have_z && (rc = scan_cstrings(s)) != SQLITE_OK)
-		return scan_err(s, rc, err);
-	*vals = s->ch.vals[col];
-	*nulls = s->ch.nulls[col];
+	assert(sl && col >= 0 && col < s->ncols);
+	if ((rc = scan_decode(s, sl, col)) != SQLITE_OK)
+		return scan_err(s, sl, rc, err);
+	*vals = sl->ch.vals[col];
+	*nulls = sl->ch.nulls[col];
 	return 0;
 }
 
 const char *wc_coltab_scan_text(const struct wc_coltab_scan *s, int col,
 				uint32_t row)
 {
-	assert(s->loaded && col >= 0 && col < s->ncols && s->is_text[col]);
-	assert(s->ch.decoded[col] && s->have_z && row < s->ch.n);
-	if (s->ch.nulls[col][row])
+	const struct scan_slot *sl = s->cur;
+
+	assert(sl && col >= 0 && col < s->ncols && s->is_text[col]);
+	assert(sl->ch.decoded[col] && sl->have_z && row < sl->ch.n);
+	if (sl->ch.nulls[col][row])
 		return NULL;
 	/* indexes were checked against the dictionary when decoded */
-	return s->zdict[s->ch.vals[col][row]];
+	return sl->zdict[sl->ch.vals[col][row]];
 }
 
 void wc_coltab_scan_close(struct wc_coltab_scan *s)
 {
 	if (!s)
 		return;
+	if (s->ahead) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+	}
 	sqlite3_finalize(s->chunks);
 	sqlite3_finalize(s->patches);
-	chunk_free(&s->ch);
+	for (int i = 0; i < 2; i++) {
+		chunk_free(&s->slot[i].ch);
+		sqlite3_free(s->slot[i].zbuf);
+		sqlite3_free(s->slot[i].zdict);
+	}
 	for (int i = 0; i < s->ncols; i++)
 		sqlite3_free(s->names[i]);
-	sqlite3_free(s->zbuf);
-	sqlite3_free(s->zdict);
 	sqlite3_free(s->path);
 	sqlite3_free(s->table);
 	sqlite3_free(s);

@@ -286,6 +286,20 @@ int wc_coltab_scan_open(sqlite3 *db, const char *path, const char *table,
 			struct wc_coltab_scan **out, struct wc_error *err);
 /* Column number (0-based, declaration order) of NAME, or -1. */
 int wc_coltab_scan_column(const struct wc_coltab_scan *s, const char *name);
+/*
+ * Reads ahead: a thread of the scan's own loads and decodes the next
+ * chunk (its columns COLS, a bit per column number; others are decoded
+ * on first use as usual) while the caller reads the current one, so
+ * wc_coltab_scan_next() usually finds it ready.  Same rows, same errors
+ * (each when the caller reaches that chunk).  Only on a connection that
+ * serializes its calls (SQLITE_OPEN_FULLMUTEX: the thread steps the
+ * scan's statements meanwhile), and like the asynchronous writers not
+ * when WC_THREADS <= 1 or only one CPU is online.  Call before the
+ * first wc_coltab_scan_next().  1 when on, 0 when the scan stays
+ * synchronous.  Costs a second chunk in memory and a thread until the
+ * scan is closed.
+ */
+int wc_coltab_scan_readahead(struct wc_coltab_scan *s, uint64_t cols);
 /* Loads the next chunk: 1 when one is loaded, 0 at the end of the table,
  * or a negative error code (err filled). */
 int wc_coltab_scan_next(struct wc_coltab_scan *s, struct wc_error *err);

@@ -1111,15 +1111,16 @@ Test(coltab, corrupt_patches)
  * SQLITE_DONE, or the scan's negative error code with ERR filled;
  * *NCHUNKS counts the chunks read.
  */
-static struct result scan_render(sqlite3 *db, const char *path, const char *table,
-				 const char *names, const char *types,
-				 struct wc_error *err, int *nchunks)
+static struct result scan_render_once(sqlite3 *db, const char *path, const char *table,
+				      const char *names, const char *types, int ahead,
+				      struct wc_error *err, int *nchunks)
 {
 	struct result r = { SQLITE_DONE, NULL, NULL, 0 };
 	struct wc_coltab_scan *sc = NULL;
 	sqlite3_str *s = sqlite3_str_new(NULL);
-	char buf[256], *save = NULL;
+	char buf[256], *save = NULL, *sql;
 	int cols[WC_COLTAB_MAX_COLS], n = 0, rc;
+	int64_t max_chunks;
 
 	*nchunks = 0;
 	rc = wc_coltab_scan_open(db, path, table, &sc, err);
@@ -1134,11 +1135,22 @@ static struct result scan_render(sqlite3 *db, const char *path, const char *tabl
 		n++;
 	}
 	cr_assert_eq((size_t)n, strlen(types));
+	if (ahead) {
+		/* the first column named decoded ahead, the others on use */
+		setenv("WC_THREADS", "2", 1);
+		cr_assert_eq(wc_coltab_scan_readahead(sc, (uint64_t)1 << cols[0]), 1);
+		unsetenv("WC_THREADS");
+	}
+	sql = sqlite3_mprintf("SELECT count(*) FROM \"%w__chunk\"", table);
+	max_chunks = int_of(db, sql);
+	sqlite3_free(sql);
 	while ((rc = wc_coltab_scan_next(sc, err)) == 1) {
 		const int64_t *v[WC_COLTAB_MAX_COLS];
 		const uint8_t *nl[WC_COLTAB_MAX_COLS];
 		uint32_t rows = wc_coltab_scan_rows(sc);
 
+		/* a scan that does not advance would loop for ever */
+		cr_assert_lt(*nchunks, max_chunks, "more chunks than %s holds", table);
 		(*nchunks)++;
 		cr_assert(rows >= 1 && rows <= WC_COLTAB_CHUNK_ROWS);
 		for (int i = 0; i < n; i++) {
@@ -1184,6 +1196,30 @@ out:
 		r.text = sqlite3_mprintf("");
 	if (r.rc != SQLITE_DONE)
 		r.errmsg = sqlite3_mprintf("%s", err->msg);
+	return r;
+}
+
+/* scan_render_once() without and with read-ahead (on a thread, which
+ * steps the scan's statements while this one reads): both give the same
+ * rows, chunks and error, which is returned. */
+static struct result scan_render(sqlite3 *db, const char *path, const char *table,
+				 const char *names, const char *types,
+				 struct wc_error *err, int *nchunks)
+{
+	struct wc_error aerr = WC_ERROR_INIT;
+	int achunks = 0;
+	struct result r = scan_render_once(db, path, table, names, types, 0, err, nchunks);
+	struct result a = scan_render_once(db, path, table, names, types, 1, &aerr,
+					   &achunks);
+
+	cr_assert_eq(a.rc, r.rc);
+	cr_assert_eq(a.nrows, r.nrows);
+	cr_assert_eq(achunks, *nchunks);
+	cr_assert_str_eq(a.text, r.text, "read-ahead scan of %s", table);
+	if (r.rc != SQLITE_DONE)
+		cr_assert_str_eq(a.errmsg, r.errmsg);
+	result_free(&a);
+	wc_error_clear(&aerr);
 	return r;
 }
 
@@ -1292,7 +1328,33 @@ Test(coltab, scan_empty_hidden_and_missing_tables)
 	exec(db, "CREATE TABLE plain(x INTEGER)");
 	cr_assert_eq(wc_coltab_scan_open(db, "case.db", "plain", &sc, &err), -WC_EDB);
 	cr_assert(strstr(err.msg, "plain"), "%s", err.msg);
+	wc_error_clear(&err);
 	sqlite3_close(db);
+}
+
+/* Read-ahead needs a connection that serializes its calls, and two CPUs
+ * (or WC_THREADS > 1); an empty table ends at once either way. */
+Test(coltab, scan_readahead_only_where_it_can)
+{
+	static const int flags[] = { SQLITE_OPEN_NOMUTEX, SQLITE_OPEN_FULLMUTEX,
+				     SQLITE_OPEN_FULLMUTEX };
+	static const char *const threads[] = { "2", "1", "2" };
+
+	for (int i = 0; i < 3; i++) {
+		sqlite3 *db = open_db_flags(flags[i]);
+		struct wc_coltab_scan *sc = NULL;
+		struct wc_error err = WC_ERROR_INIT;
+
+		small_tables(db);
+		cr_assert_eq(wc_coltab_scan_open(db, "case.db", "t", &sc, &err), 0, "%s", err.msg);
+		setenv("WC_THREADS", threads[i], 1);
+		cr_assert_eq(wc_coltab_scan_readahead(sc, 1), i == 2);
+		unsetenv("WC_THREADS");
+		cr_assert_eq(wc_coltab_scan_next(sc, &err), 0);
+		cr_assert_eq(wc_coltab_scan_next(sc, &err), 0);
+		wc_coltab_scan_close(sc);
+		sqlite3_close(db);
+	}
 }
 
 /*
