@@ -17,6 +17,10 @@
  * (WC_SANDBOX=1) and in process (WC_SANDBOX=0): stacks, zstd sections,
  * several buffers, --buffer, ring-buffer overruns, lost events and
  * hostile names.
+ *
+ * And between `waitchain analyze` on one thread and on several (chunks
+ * encoded and inserted by the encoding thread, event tables read ahead):
+ * every table, the analysis keys that time the run left out.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -74,6 +78,10 @@ static size_t digest_db(const char *db_path, struct digest **out)
 		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"%s", name,
 			 strcmp(name, "capture") == 0 ?
 			 " WHERE key NOT IN ('imported_at', 'import_seconds', 'uncompressed_copy_bytes') ORDER BY key" :
+			 strcmp(name, "analysis") == 0 ?
+			 " WHERE key NOT IN ('analyze_seconds', 'analyze_cpu_seconds',"
+			 " 'analyzed_at', 'events_per_second', 'events_per_cpu_second',"
+			 " 'phase_seconds') ORDER BY key" :
 			 " ORDER BY 1, 2, 3");
 		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 			/* tables with fewer than three columns */
@@ -171,6 +179,59 @@ static void same_sandboxed(const char *sample, const char *arg)
 			    "0", arg);
 	same_both_ways_with(sample, "capture.trace.dat", "WC_SANDBOX", "1",
 			    "0", arg);
+}
+
+/* FILE of SAMPLE imported once, then analyzed with WC_THREADS=1 and =2:
+ * the same tables, with at least MIN_CHAINS chain rows. */
+static void analyzed_both_ways(const char *sample, const char *file,
+			       int64_t min_chains)
+{
+	char *cap = wc_test_sample(sample, file);
+	char *one = wc_test_tmpfile("a1.db");
+	char *two = wc_test_tmpfile("a2.db");
+	const char *threads[2] = { "1", "2" };
+	struct digest *d[2];
+	size_t n[2];
+	struct wc_run r;
+
+	import_with(cap, one, "WC_THREADS", "2", NULL);
+	cr_assert_eq(wc_test_copy_file(one, two, SIZE_MAX), 0);
+	for (int k = 0; k < 2; k++) {
+		setenv("WC_THREADS", threads[k], 1);
+		cr_assert_eq(wc_run(&r, NULL, "analyze", k ? two : one, NULL), 0);
+		unsetenv("WC_THREADS");
+		cr_assert_eq(r.status, 0, "analyze of %s: %s", sample, r.err);
+		wc_run_free(&r);
+		n[k] = digest_db(k ? two : one, &d[k]);
+	}
+	cr_assert_eq(n[0], n[1]);
+	for (size_t i = 0; i < n[0]; i++) {
+		cr_expect_str_eq(d[0][i].table, d[1][i].table);
+		cr_expect_eq(d[0][i].rows, d[1][i].rows, "%s %s: %" PRId64 " rows vs %" PRId64,
+			     sample, d[0][i].table, d[0][i].rows, d[1][i].rows);
+		cr_expect_eq(d[0][i].hash, d[1][i].hash, "%s %s: contents differ",
+			     sample, d[0][i].table);
+		if (strcmp(d[0][i].table, "chain") == 0)
+			cr_expect_geq(d[0][i].rows, min_chains, "%s: chains", sample);
+	}
+	free(d[0]);
+	free(d[1]);
+	free(cap);
+	free(one);
+	free(two);
+}
+
+Test(threads, analysis_perf_data)
+{
+	analyzed_both_ways("bql-v6", "capture.perf.data", 1000);
+	analyzed_both_ways("bql-stacks", "capture.perf.data", 1000);
+	analyzed_both_ways("lossy", "capture.perf.data", 0);
+}
+
+Test(threads, analysis_trace_dat)
+{
+	analyzed_both_ways("bql-seed5", "capture.trace.dat", 1000);
+	analyzed_both_ways("multibuf", "capture.trace.dat", 0);
 }
 
 Test(threads, perf_data_no_stacks)
