@@ -355,7 +355,11 @@ static void *encoder_main(void *arg)
 		/* b is this thread's until it is marked done */
 		pack_nulls(b);
 		rc = wc_coltab_encode(&b->ch, &data, &ndata, &zone, &nzone);
-		b->inserted = rc == SQLITE_OK && b->owner->insert_async;
+		/* nothing after a failed chunk goes in (the caller drops
+		 * the chunks behind it, as the synchronous writer would) */
+		b->inserted = rc == SQLITE_OK && b->owner->insert_async &&
+			      !atomic_load_explicit(&b->owner->failed,
+						    memory_order_relaxed);
 		if (b->inserted) {
 			b->irc = insert_blobs(b->owner, b, data, ndata, zone,
 					      nzone, b->imsg, sizeof(b->imsg));

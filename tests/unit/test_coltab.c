@@ -2317,10 +2317,11 @@ Test(coltab, writer_async_inserts_from_the_encoding_thread_with_a_mutex)
 	cr_assert_eq(chunks_inserted_by_caller(SQLITE_OPEN_NOMUTEX), 3);
 }
 
-/* A writer whose chunk cannot be inserted (a trigger refuses chunks
- * after key 5000) reports it, synchronous at the append that filled the
+/* A writer whose chunk cannot be inserted (a trigger refuses the chunk
+ * of key 8193) reports it, synchronous at the append that filled the
  * chunk, asynchronous at a later append or the flush, and is broken
- * from then on. */
+ * from then on: no chunk after it is inserted (also not by the encoding
+ * thread, which the trigger would let through). */
 static void failing_chunk_insert(int async, int flags)
 {
 	sqlite3 *db = open_db_flags(flags);
@@ -2331,7 +2332,7 @@ static void failing_chunk_insert(int async, int flags)
 	uint8_t present[1] = { 1 };
 
 	hidden_tables(db);
-	exec(db, "CREATE TRIGGER boom BEFORE INSERT ON th__chunk WHEN new.first > 5000"
+	exec(db, "CREATE TRIGGER boom BEFORE INSERT ON th__chunk WHEN new.first BETWEEN 5000 AND 9000"
 		 " BEGIN SELECT RAISE(ABORT, 'boom'); END");
 	exec(db, "BEGIN");
 	cr_assert_eq(wc_coltab_writer_new(db, "case.db", "th", &w, &err), 0, "%s", err.msg);
