@@ -2172,9 +2172,9 @@ static int scan_decode(struct wc_coltab_scan *s, struct scan_slot *sl, int col)
 
 /*
  * Loads the next chunk that holds rows into SL and decodes its columns
- * COLS (a bit per column).  SQLITE_ROW when loaded, SQLITE_DONE at the
- * end of the table, or the error's code (SQLite's message in
- * sl->errmsg).  The statements' calls are made under the connection's
+ * COLS (a bit per column) as far as they decode.  SQLITE_ROW when
+ * loaded, SQLITE_DONE at the end of the table, or the error's code
+ * (SQLite's message in sl->errmsg).  The statements' calls are made under the connection's
  * mutex (none on a NOMUTEX connection, used by one thread), so that the
  * read-ahead thread's sequence of calls is not interleaved with the
  * caller's; decoding runs outside it.
@@ -2221,9 +2221,12 @@ static int scan_fill(struct wc_coltab_scan *s, struct scan_slot *sl,
 		sqlite3_mutex_leave(mu);
 		if (rc != SQLITE_OK)
 			return rc;
+		/* a column that does not decode stays undecoded: the
+		 * caller's wc_coltab_scan_col() decodes it again and reports
+		 * it, where a scan without read-ahead does */
 		for (int c = 0; c < s->ncols; c++)
-			if ((cols >> c & 1) && (rc = scan_decode(s, sl, c)) != SQLITE_OK)
-				return rc;
+			if (cols >> c & 1)
+				(void)scan_decode(s, sl, c);
 		return SQLITE_ROW;
 	}
 	return SQLITE_DONE;

@@ -1136,9 +1136,14 @@ static struct result scan_render_once(sqlite3 *db, const char *path, const char 
 	}
 	cr_assert_eq((size_t)n, strlen(types));
 	if (ahead) {
-		/* the first column named decoded ahead, the others on use */
+		/* AHEAD 1: the first column named decoded ahead, the others
+		 * on use; 2: all of them ahead */
+		uint64_t mask = (uint64_t)1 << cols[0];
+
+		for (int i = 0; ahead == 2 && i < n; i++)
+			mask |= (uint64_t)1 << cols[i];
 		setenv("WC_THREADS", "2", 1);
-		cr_assert_eq(wc_coltab_scan_readahead(sc, (uint64_t)1 << cols[0]), 1);
+		cr_assert_eq(wc_coltab_scan_readahead(sc, mask), 1);
 		unsetenv("WC_THREADS");
 	}
 	sql = sqlite3_mprintf("SELECT count(*) FROM \"%w__chunk\"", table);
@@ -1200,26 +1205,30 @@ out:
 }
 
 /* scan_render_once() without and with read-ahead (on a thread, which
- * steps the scan's statements while this one reads): both give the same
- * rows, chunks and error, which is returned. */
+ * steps the scan's statements while this one reads), of one column and
+ * of all: the same rows, chunks and error, which is returned. */
 static struct result scan_render(sqlite3 *db, const char *path, const char *table,
 				 const char *names, const char *types,
 				 struct wc_error *err, int *nchunks)
 {
-	struct wc_error aerr = WC_ERROR_INIT;
-	int achunks = 0;
 	struct result r = scan_render_once(db, path, table, names, types, 0, err, nchunks);
-	struct result a = scan_render_once(db, path, table, names, types, 1, &aerr,
-					   &achunks);
 
-	cr_assert_eq(a.rc, r.rc);
-	cr_assert_eq(a.nrows, r.nrows);
-	cr_assert_eq(achunks, *nchunks);
-	cr_assert_str_eq(a.text, r.text, "read-ahead scan of %s", table);
-	if (r.rc != SQLITE_DONE)
-		cr_assert_str_eq(a.errmsg, r.errmsg);
-	result_free(&a);
-	wc_error_clear(&aerr);
+	for (int ahead = 1; ahead <= 2; ahead++) {
+		struct wc_error aerr = WC_ERROR_INIT;
+		int achunks = 0;
+		struct result a = scan_render_once(db, path, table, names, types, ahead,
+						   &aerr, &achunks);
+
+		cr_assert_eq(a.rc, r.rc);
+		cr_assert_eq(a.nrows, r.nrows);
+		cr_assert_eq(achunks, *nchunks, "read-ahead %d of %s: %d chunks, %d",
+			     ahead, table, achunks, *nchunks);
+		cr_assert_str_eq(a.text, r.text, "read-ahead scan of %s", table);
+		if (r.rc != SQLITE_DONE)
+			cr_assert_str_eq(a.errmsg, r.errmsg);
+		result_free(&a);
+		wc_error_clear(&aerr);
+	}
 	return r;
 }
 
