@@ -129,6 +129,10 @@ enum tstate {
  * one was woken, whether a sleeping one is on a global mutex. */
 #define TT_SLOT(st, woken, global) ((st) * 4 + !!(woken) * 2 + !!(global))
 #define TT_SLOTS TT_SLOT(TS_DEAD + 1, 0, 0)
+/* ... and back */
+#define TT_SLOT_STATE(slot) ((slot) / 4)
+#define TT_SLOT_WOKEN(slot) (((slot) >> 1) & 1)
+#define TT_SLOT_GLOBAL(slot) ((slot) & 1)
 
 /* One release seen while a wait call was in progress. */
 struct holder_ent {

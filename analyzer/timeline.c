@@ -236,7 +236,8 @@ static int write_thread_time(struct actx *c)
 		const struct athread *t = c->thr[u];
 
 		for (int s = 0; t && !rc && s < TT_SLOTS; s++) {
-			int state = s / 4, woken = s & 2, global = s & 1;
+			int state = TT_SLOT_STATE(s), woken = TT_SLOT_WOKEN(s);
+			int global = TT_SLOT_GLOBAL(s);
 
 			if (!t->tt_n[s])
 				continue;

@@ -51,13 +51,14 @@ SQLITE_EXTENSION_INIT1
 #include <assert.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "waitchain/coltab.h"
+#ifndef WC_SQLITE_EXTENSION
+#include "waitchain/util.h"
+#endif
 
 /* --- varints ------------------------------------------------------------------ */
 
@@ -2259,12 +2260,9 @@ static void *scan_ahead_main(void *arg)
 
 int wc_coltab_scan_readahead(struct wc_coltab_scan *s, uint64_t cols)
 {
-	const char *env = getenv("WC_THREADS");
-	sigset_t all, old;
-
 	assert(!s->cur && !s->done && !s->ahead);
 	if (!sqlite3_db_mutex(s->db) || !sqlite3_threadsafe() ||
-	    !(env && *env ? atoi(env) > 1 : sysconf(_SC_NPROCESSORS_ONLN) >= 2))
+	    !wc_threads_allowed(2))
 		return 0;
 	if (pthread_mutex_init(&s->mu, NULL) != 0)
 		return 0;
@@ -2274,11 +2272,7 @@ int wc_coltab_scan_readahead(struct wc_coltab_scan *s, uint64_t cols)
 	}
 	s->ahead_cols = cols & (s->ncols == 64 ? ~(uint64_t)0 :
 				((uint64_t)1 << s->ncols) - 1);
-	/* signals are for the caller's threads */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	s->ahead = pthread_create(&s->thread, NULL, scan_ahead_main, s) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->ahead = wc_thread_start(&s->thread, scan_ahead_main, s) == 0;
 	if (!s->ahead) {
 		pthread_cond_destroy(&s->cv);
 		pthread_mutex_destroy(&s->mu);

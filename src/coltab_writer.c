@@ -37,12 +37,10 @@
  */
 #include <assert.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "waitchain/coltab.h"
 #include "waitchain/util.h"
@@ -389,16 +387,8 @@ static int pool_get(void)
 	int ok = 1;
 
 	pthread_mutex_lock(&pool.life);
-	if (pool.users == 0) {
-		sigset_t all, old;
-
-		/* signals are for the caller's threads (SIGINT sets the
-		 * import's interrupt flag) */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ok = pthread_create(&pool.thread, NULL, encoder_main, NULL) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	if (pool.users == 0)
+		ok = wc_thread_start(&pool.thread, encoder_main, NULL) == 0;
 	if (ok)
 		pool.users++;
 	pthread_mutex_unlock(&pool.life);
@@ -576,14 +566,12 @@ static int chunk_done(struct wc_coltab_writer *w, struct wc_error *err)
 
 int wc_coltab_writer_set_async(struct wc_coltab_writer *w, int on)
 {
-	const char *env = getenv("WC_THREADS");
-
 	assert(w->rows == 0 && w->open->n == 0 && w->nfifo == 0);
 	if (!on && w->async) {
 		pool_put();
 		w->async = 0;
 	} else if (on && !w->async) {
-		if (env && *env ? atoi(env) > 1 : sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		if (wc_threads_allowed(2))
 			w->async = sqlite3_threadsafe() && pool_get();
 	}
 	w->insert_async = w->async && sqlite3_db_mutex(w->db) != NULL;

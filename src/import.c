@@ -81,11 +81,7 @@ static void relay_from_writer(void *ctx, uint64_t events)
  */
 static int use_two_threads(int helpers)
 {
-	const char *env = getenv("WC_THREADS");
-
-	if (env && *env)
-		return atoi(env) > 1;
-	return sysconf(_SC_NPROCESSORS_ONLN) >= 2 + helpers;
+	return wc_threads_allowed(2 + helpers);
 }
 
 static int salvageable(int code)

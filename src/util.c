@@ -1,9 +1,11 @@
 /*
- * util.c - growable buffer, hashing, number parsing, clocks, paths.
+ * util.c - growable buffer, hashing, number parsing, clocks, paths,
+ * helper threads.
  * See include/waitchain/util.h for the contracts.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,4 +321,25 @@ int wc_tmpfile(const char *why, struct wc_error *err)
 		unlink(name.data);
 	wc_buf_free(&name);
 	return fd;
+}
+
+int wc_threads_allowed(long cpus)
+{
+	const char *env = getenv("WC_THREADS");
+
+	if (env && *env)
+		return atoi(env) > 1;
+	return sysconf(_SC_NPROCESSORS_ONLN) >= cpus;
+}
+
+int wc_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int ok;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ok = pthread_create(thread, NULL, fn, arg) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok ? 0 : -1;
 }

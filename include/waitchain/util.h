@@ -1,6 +1,6 @@
 /*
  * util.h - small shared helpers: a growable byte buffer, hashing, number
- * parsing, clocks and file helpers.
+ * parsing, clocks, file helpers and helper threads.
  *
  * struct wc_buf is the output buffer of the escapers (escape.h) and of
  * anything that builds text piecewise (Redis's sds, without the header
@@ -11,6 +11,7 @@
 #ifndef WAITCHAIN_UTIL_H
 #define WAITCHAIN_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,5 +132,16 @@ int wc_tmpfile(const char *why, struct wc_error *err);
  * soon as the file name is no longer needed (and wc_buf_free()s PATH). */
 int wc_tmpfile_named(const char *why, struct wc_buf *path,
 		     struct wc_error *err);
+
+/* --- helper threads ------------------------------------------------------ */
+
+/* Whether work may go to helper threads: WC_THREADS, when set, decides
+ * (1 or less: no, results are the same either way); unset, yes when at
+ * least CPUS CPUs are online. */
+int wc_threads_allowed(long cpus);
+/* Starts FN(ARG) on a new thread into *THREAD with every signal blocked
+ * there (signals stay with the caller's threads: SIGINT sets the
+ * interrupt flag).  0, or -1 when the thread cannot be created. */
+int wc_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif /* WAITCHAIN_UTIL_H */
